@@ -1,0 +1,156 @@
+// zod schemas for the arguments of every LynxApi method. The web server and the Electron IPC handlers
+// both validate untrusted input with these before anything reaches the host.
+
+import { z } from "zod";
+import { ApiCallError, type ApiErrorBody, toApiError } from "./api-error.js";
+import {
+  maxChatsLimit,
+  maxMessageLength,
+  type AggressivenessSetting,
+  type ChatSettings,
+  type LynxApi,
+  type SamplingOptions,
+} from "./contract.js";
+
+export const maxTitleLength = 200;
+/** Upper bound for a budget cap; the host clamps it to the model's expert count. */
+export const maxBudgetExperts = 4096;
+
+export const chatIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/, "chat id has invalid characters");
+
+export const messageTextSchema = z
+  .string()
+  .max(maxMessageLength, `message longer than ${maxMessageLength} characters`)
+  .refine((s) => s.trim().length > 0, "message is empty");
+
+export const titleSchema = z
+  .string()
+  .max(maxTitleLength)
+  .refine((s) => s.trim().length > 0, "title is empty");
+
+export const systemPromptSchema = z.string().max(maxMessageLength);
+
+export const samplingSchema = z
+  .object({
+    temperature: z.number().min(0).max(5),
+    topK: z.number().int().min(0).max(1000),
+    topP: z.number().min(0).max(1),
+    minP: z.number().min(0).max(1),
+    repeatPenalty: z.number().min(0.5).max(3),
+    maxTokens: z.number().int().min(1).max(131072),
+    seed: z.number().int().min(0).max(0xffffffff).optional(),
+  })
+  .strict() satisfies z.ZodType<SamplingOptions>;
+
+export const partialChatSettingsSchema = z
+  .object({
+    systemPrompt: systemPromptSchema.optional(),
+    sampling: samplingSchema.optional(),
+  })
+  .strict() satisfies z.ZodType<Partial<ChatSettings>>;
+
+export const openChatOptionsSchema = z
+  .object({
+    systemPrompt: systemPromptSchema.optional(),
+    sampling: samplingSchema.optional(),
+    title: titleSchema.optional(),
+  })
+  .strict();
+
+export const aggressivenessSettingSchema = z.discriminatedUnion("mode", [
+  z.object({ mode: z.literal("preset"), preset: z.enum(["off", "gentle", "balanced", "aggressive"]) }).strict(),
+  z.object({ mode: z.literal("slider"), value: z.number().min(0).max(1) }).strict(),
+  z.object({ mode: z.literal("budget"), experts: z.number().int().min(1).max(maxBudgetExperts) }).strict(),
+]) satisfies z.ZodType<AggressivenessSetting>;
+
+/** Argument tuples of every request/response method of LynxApi (subscribe is a stream, not a call). */
+export const apiArgSchemas = {
+  getModel: z.tuple([]),
+  listChats: z.tuple([]),
+  openChat: z.tuple([openChatOptionsSchema.optional()]),
+  renameChat: z.tuple([chatIdSchema, titleSchema]),
+  updateChatSettings: z.tuple([chatIdSchema, partialChatSettingsSchema]),
+  send: z.tuple([chatIdSchema, messageTextSchema]),
+  stop: z.tuple([chatIdSchema]),
+  regenerate: z.tuple([chatIdSchema]),
+  editLastAndResend: z.tuple([chatIdSchema, messageTextSchema]),
+  resetChat: z.tuple([chatIdSchema]),
+  closeChat: z.tuple([chatIdSchema]),
+  getPolicy: z.tuple([]),
+  setPolicy: z.tuple([aggressivenessSettingSchema]),
+  openModelDialog: z.tuple([]),
+} as const;
+
+export type ApiMethod = keyof typeof apiArgSchemas;
+export const apiMethods = Object.keys(apiArgSchemas) as ApiMethod[];
+
+// Every schema must produce exactly the arguments the LynxApi method takes.
+type CallableApi = Required<Omit<LynxApi, "subscribe">>;
+type SchemaMatchesApi = {
+  [M in ApiMethod]: z.output<(typeof apiArgSchemas)[M]> extends Parameters<CallableApi[M]> ? true : never;
+};
+const schemasMatchApi: SchemaMatchesApi = {
+  getModel: true,
+  listChats: true,
+  openChat: true,
+  renameChat: true,
+  updateChatSettings: true,
+  send: true,
+  stop: true,
+  regenerate: true,
+  editLastAndResend: true,
+  resetChat: true,
+  closeChat: true,
+  getPolicy: true,
+  setPolicy: true,
+  openModelDialog: true,
+};
+void schemasMatchApi;
+// And every callable method has a schema.
+const everyMethodHasSchema: Exclude<keyof CallableApi, ApiMethod> extends never ? true : false = true;
+void everyMethodHasSchema;
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return Object.prototype.hasOwnProperty.call(apiArgSchemas, name);
+}
+
+export type ValidationResult<M extends ApiMethod> =
+  | { ok: true; args: z.output<(typeof apiArgSchemas)[M]> }
+  | { ok: false; error: ApiErrorBody };
+
+/** Validates raw (untrusted) arguments for a method. */
+export function validateApiArgs<M extends ApiMethod>(method: M, rawArgs: unknown): ValidationResult<M> {
+  const parsed = apiArgSchemas[method].safeParse(rawArgs ?? []);
+  if (parsed.success) return { ok: true, args: parsed.data as z.output<(typeof apiArgSchemas)[M]> };
+  const first = parsed.error.issues[0];
+  const where = first && first.path.length > 0 ? ` (argument ${first.path.join(".")})` : "";
+  return {
+    ok: false,
+    error: { code: "INVALID_INPUT", message: `${method}: ${first?.message ?? "invalid arguments"}${where}` },
+  };
+}
+
+/**
+ * Validates and dispatches one call to an API implementation. Used by the web server and the
+ * Electron IPC handlers so both apply the same rules. Throws ApiCallError.
+ */
+export async function dispatchApiCall(api: LynxApi, method: string, rawArgs: unknown): Promise<unknown> {
+  if (!isApiMethod(method)) throw new ApiCallError("INVALID_INPUT", `unknown method ${JSON.stringify(method)}`);
+  const checked = validateApiArgs(method, rawArgs);
+  if (!checked.ok) throw new ApiCallError(checked.error.code, checked.error.message);
+  const fn = api[method] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+  if (typeof fn !== "function") throw new ApiCallError("INVALID_INPUT", `${method} is not available here`);
+  try {
+    return await fn.apply(api, checked.args as unknown[]);
+  } catch (error) {
+    const body = toApiError(error);
+    throw new ApiCallError(body.code, body.message);
+  }
+}
+
+export { maxChatsLimit, maxMessageLength };
+export { ApiCallError, engineErrorCodes, toApiError, type ApiErrorBody } from "./api-error.js";

@@ -1,0 +1,221 @@
+// The engine: one MoE model, one context whose sequences serve every chat, batch-aware expert selection
+// through our llama.cpp patch, and routing telemetry. No Electron here: it runs in plain Node.
+import crypto from "node:crypto";
+import type { LlamaContext, LlamaModel } from "node-llama-cpp";
+import {
+  maxChatsLimit,
+  type AggressivenessSetting,
+  type ChatSettings,
+  type HostEvent,
+  type ModelInfo,
+  type PolicySpec,
+  type PolicyState,
+} from "../api/contract.js";
+import { BatchScheduler } from "./batch-scheduler.js";
+import { Chat } from "./chat.js";
+import { EngineError } from "./errors.js";
+import { loadPatchedLlama, physicalCores, type PatchedLlama } from "./load-llama.js";
+import { inspectModelFile } from "./model-file.js";
+import { MoeSelectType } from "./native/moe-select-api.js";
+import { describePolicy, familyDefault, resolvePolicy } from "./policy.js";
+import { SequencePool } from "./sequence-pool.js";
+import { TelemetrySampler } from "./telemetry.js";
+
+export interface EngineOptions {
+  modelPath: string;
+  /** Maximum chats generating at once = sequences of the context (default 4, at most 16). */
+  maxChats?: number;
+  threads?: number;
+  /** Context tokens per chat (default: min(training context, 4096)). */
+  contextPerChat?: number;
+  /** Record routing statistics (default true; costs one synchronisation per ubatch). */
+  stats?: boolean;
+  /** How long a decode may wait for a generating chat's next token, in ms (default 2). */
+  batchWaitMs?: number;
+}
+
+export class LynxEngine {
+  private readonly chatMap = new Map<string, Chat>();
+  private readonly listeners = new Set<(event: HostEvent) => void>();
+  private policyState: PolicyState;
+  private disposed = false;
+
+  private constructor(
+    readonly info: ModelInfo,
+    private readonly patched: PatchedLlama,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    readonly pool: SequencePool,
+    readonly scheduler: BatchScheduler,
+    readonly telemetry: TelemetrySampler,
+  ) {
+    this.policyState = resolvePolicy({ mode: "preset", preset: "off" }, info);
+    this.applyPolicy(this.policyState.effective);
+  }
+
+  static async load(options: EngineOptions): Promise<LynxEngine> {
+    const facts = await inspectModelFile(options.modelPath);
+    const patched = await loadPatchedLlama();
+    const { llama, native } = patched;
+    const maxChats = Math.min(maxChatsLimit, Math.max(1, Math.floor(options.maxChats ?? 4)));
+    const threads = options.threads ?? physicalCores();
+
+    patched.recentLogs.length = 0;
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({ modelPath: facts.path, gpuLayers: 0 });
+    } catch (err) {
+      const logs = patched.recentLogs.join("\n");
+      if (/unknown model architecture/i.test(logs)) {
+        throw new EngineError("UNSUPPORTED_ARCHITECTURE", `llama.cpp does not support the architecture "${facts.architecture}" of ${facts.name}`, { cause: err });
+      }
+      const detail = patched.recentLogs.filter((l) => /error|fail|missing|wrong/i.test(l)).slice(-3).join("; ");
+      throw new EngineError("MODEL_LOAD_FAILED", `cannot load ${facts.name}: ${detail || (err as Error).message}`, { cause: err });
+    }
+
+    const contextPerChat = options.contextPerChat ?? Math.min(facts.trainContextLength || 4096, 4096);
+    const scheduler = new BatchScheduler(options.batchWaitMs ?? 2);
+    // a unified KV cache makes a decode of n sequences one ubatch, and has no out-of-order outputs
+    native.setKvUnified(true);
+    native.enableStats(options.stats ?? true);
+    let context: LlamaContext;
+    try {
+      context = await model.createContext({
+        sequences: maxChats,
+        contextSize: contextPerChat,
+        threads,
+        batching: { itemPrioritizationStrategy: scheduler.strategy },
+      });
+    } catch (err) {
+      await model.dispose();
+      throw new EngineError("MODEL_LOAD_FAILED", `cannot create a context for ${maxChats} chats: ${(err as Error).message}`, { cause: err });
+    }
+
+    const sequences = Array.from({ length: maxChats }, () => context.getSequence());
+    const info: ModelInfo = {
+      ...facts,
+      contextLength: context.contextSize,
+      maxChats,
+      threads,
+    };
+    let engine: LynxEngine | undefined;
+    const pool = new SequencePool(sequences, () => engine?.emitQueue());
+    const telemetry = new TelemetrySampler(native, scheduler, info, () => pool.queue.length);
+    native.resetStats(-1);
+    engine = new LynxEngine(info, patched, model, context, pool, scheduler, telemetry);
+    return engine;
+  }
+
+  get native() {
+    return this.patched.native;
+  }
+
+  // chats
+
+  openChat(settings: Partial<ChatSettings> & { title?: string } = {}): Chat {
+    this.assertAlive();
+    const id = crypto.randomUUID();
+    const chat = new Chat(id, settings.title ?? `Chat ${this.chatMap.size + 1}`, settings, {
+      model: this.model,
+      pool: this.pool,
+      scheduler: this.scheduler,
+      telemetry: this.telemetry,
+      emit: (event) => this.emit(event),
+    });
+    this.chatMap.set(id, chat);
+    this.emit({ type: "chat.snapshot", chat: chat.snapshot() });
+    return chat;
+  }
+
+  chat(id: string): Chat {
+    const chat = this.chatMap.get(id);
+    if (!chat) throw new EngineError("CHAT_NOT_FOUND", `no chat with id ${id}`);
+    return chat;
+  }
+
+  chats(): Chat[] {
+    return [...this.chatMap.values()];
+  }
+
+  async closeChat(id: string) {
+    const chat = this.chat(id);
+    this.chatMap.delete(id);
+    await chat.close();
+    this.emit({ type: "chat.closed", chatId: id });
+  }
+
+  // policy
+
+  get policy(): PolicyState {
+    return this.policyState;
+  }
+
+  setAggressiveness(setting: AggressivenessSetting): PolicyState {
+    this.policyState = resolvePolicy(setting, this.info);
+    this.applyPolicy(this.policyState.effective);
+    return this.policyState;
+  }
+
+  /** Sets an explicit policy (CLI, benchmarks); the UI setting is described as custom. */
+  setPolicy(spec: PolicySpec): PolicyState {
+    const base = familyDefault(this.info);
+    const applicable = this.info.isMoE;
+    const effective: PolicySpec = applicable ? spec : { kind: "off" };
+    this.policyState = {
+      setting: spec.kind === "budget" ? { mode: "budget", experts: spec.experts } : { mode: "preset", preset: spec.kind === "off" ? "off" : "balanced" },
+      effective,
+      description: describePolicy(effective, base, applicable),
+      familyDefault: base,
+      applicable,
+    };
+    this.applyPolicy(effective);
+    return this.policyState;
+  }
+
+  private applyPolicy(spec: PolicySpec) {
+    const native = this.patched.native;
+    if (spec.kind === "affinity") native.setPolicy(MoeSelectType.affinity, spec.alpha, spec.beta, 0);
+    else if (spec.kind === "budget") native.setPolicy(MoeSelectType.budget, 0, 0, spec.experts);
+    else native.setPolicy(MoeSelectType.off, 0, 0, 0);
+  }
+
+  // events
+
+  subscribe(listener: (event: HostEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: HostEvent) {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a listener's failure must not break generation
+      }
+    }
+  }
+
+  private emitQueue() {
+    for (const chatId of this.pool.queue) {
+      const chat = this.chatMap.get(chatId);
+      if (chat) this.emit({ type: "chat.status", chatId, status: "queued", queuePosition: this.pool.queue.indexOf(chatId) + 1 });
+    }
+  }
+
+  private assertAlive() {
+    if (this.disposed) throw new EngineError("INTERNAL", "the engine was disposed");
+  }
+
+  async dispose() {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.telemetry.stop();
+    this.pool.rejectAll(new EngineError("INTERNAL", "the model was unloaded"));
+    await Promise.all(this.chats().map((chat) => chat.close()));
+    this.chatMap.clear();
+    await this.context.dispose();
+    await this.model.dispose();
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,17 @@
+// Bytes per block and elements per block of ggml tensor types, from the GGUF format definition.
+// Used to check that a file holds all of its tensor data and to estimate expert bytes read per step.
+const blockLayout: Record<string, [elements: number, bytes: number]> = {
+  F32: [1, 4], F16: [1, 2], BF16: [1, 2], F64: [1, 8], I8: [1, 1], I16: [1, 2], I32: [1, 4], I64: [1, 8],
+  Q4_0: [32, 18], Q4_1: [32, 20], Q5_0: [32, 22], Q5_1: [32, 24], Q8_0: [32, 34], Q8_1: [32, 36],
+  Q2_K: [256, 84], Q3_K: [256, 110], Q4_K: [256, 144], Q5_K: [256, 176], Q6_K: [256, 210], Q8_K: [256, 292],
+  IQ2_XXS: [256, 66], IQ2_XS: [256, 74], IQ3_XXS: [256, 98], IQ1_S: [256, 50], IQ4_NL: [32, 18], IQ3_S: [256, 110],
+  IQ2_S: [256, 82], IQ4_XS: [256, 136], IQ1_M: [256, 56], TQ1_0: [256, 54], TQ2_0: [256, 66], MXFP4: [32, 17],
+};
+
+/** Size in bytes of a tensor, or undefined for a type this table does not know. */
+export function tensorBytes(typeName: string, dimensions: readonly (number | bigint)[]): number | undefined {
+  const layout = blockLayout[typeName];
+  if (!layout) return undefined;
+  const elements = dimensions.reduce<number>((n, d) => n * Number(d), 1);
+  return Math.ceil(elements / layout[0]) * layout[1];
+}

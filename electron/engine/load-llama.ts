@@ -1,0 +1,94 @@
+// Loads node-llama-cpp with Lynx's patched llama.cpp build and binds the patch's C API.
+// The patched build has its own local-build folder (a cmake option carries the patch hash), so a plain
+// getLlama() elsewhere in the same project still gets the unpatched prebuilt binaries.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import { engineBuildOptions, patchedCmakeOption } from "../../tools/engine/engine-build-options.js";
+import { EngineError } from "./errors.js";
+import { bindMoeSelectApi, findMappedLibllama, type MoeSelectApi } from "./native/moe-select-api.js";
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface PatchedLlama {
+  llama: Llama;
+  native: MoeSelectApi;
+  /** llama.cpp log lines of the current model load, to explain failures. */
+  recentLogs: string[];
+}
+
+let loading: Promise<PatchedLlama> | null = null;
+
+/** One patched llama per process: its C API state (policy, statistics) is process-global. */
+export function loadPatchedLlama(): Promise<PatchedLlama> {
+  loading ??= load().catch((err) => {
+    loading = null;
+    throw err;
+  });
+  return loading;
+}
+
+async function load(): Promise<PatchedLlama> {
+  const { patchHash } = engineBuildOptions(projectRoot, false);
+  const recentLogs: string[] = [];
+  let llama: Llama;
+  try {
+    llama = await getLlama({
+      gpu: false,
+      build: "never",
+      usePrebuiltBinaries: false,
+      cmakeOptions: { [patchedCmakeOption]: patchHash },
+      progressLogs: false,
+      logLevel: LlamaLogLevel.warn,
+      logger(level, message) {
+        recentLogs.push(message);
+        if (recentLogs.length > 200) recentLogs.splice(0, recentLogs.length - 200);
+        if (level === LlamaLogLevel.error && process.env.LYNX_DEBUG) process.stderr.write(`[llama] ${message}\n`);
+      },
+    });
+  } catch (err) {
+    throw new EngineError(
+      "ENGINE_NOT_PATCHED",
+      `Lynx's patched llama.cpp build (patch ${patchHash}) is not installed: run \`npm run build:engine\` (${(err as Error).message})`,
+      { cause: err },
+    );
+  }
+
+  const mapped = findMappedLibllama();
+  const ours = mapped.find((p) => p.includes(path.sep + "localBuilds" + path.sep)) ?? mapped[0] ?? findLibllamaBesideAddon();
+  if (!ours) throw new EngineError("ENGINE_NOT_PATCHED", "cannot find the libllama that node-llama-cpp loaded");
+  const native = bindMoeSelectApi(ours);
+  return { llama, native, recentLogs };
+}
+
+function findLibllamaBesideAddon(): string | undefined {
+  const builds = path.join(projectRoot, "node_modules", "node-llama-cpp", "llama", "localBuilds");
+  if (!fs.existsSync(builds)) return undefined;
+  for (const folder of fs.readdirSync(builds)) {
+    const release = path.join(builds, folder, "Release");
+    if (!fs.existsSync(release)) continue;
+    const lib = fs.readdirSync(release).find((f) => /^libllama.*\.(so|dylib|dll)$/.test(f));
+    if (lib) return path.join(release, lib);
+  }
+  return undefined;
+}
+
+/** Physical cores: node-llama-cpp's default counted hyper-threads (4 on a 2-core machine), which was slower. */
+export function physicalCores(): number {
+  try {
+    const cpuinfo = fs.readFileSync("/proc/cpuinfo", "utf8");
+    const cores = new Set<string>();
+    let physical = "0";
+    for (const line of cpuinfo.split("\n")) {
+      const [key, value = ""] = line.split(":").map((s) => s.trim());
+      if (key === "physical id") physical = value;
+      if (key === "core id") cores.add(`${physical}:${value}`);
+    }
+    if (cores.size > 0) return cores.size;
+  } catch {
+    // not Linux
+  }
+  return os.availableParallelism();
+}

@@ -1,0 +1,97 @@
+// `npm run serve`: web mode. Loads the model into the host service and serves the renderer + API on
+// 127.0.0.1 with a per-launch secret token. Node only (no electron import).
+//
+//   npm run serve -- [--model PATH] [--port N] [--max-chats N] [--threads N] [--open]
+
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { maxChatsLimit } from "../api/contract.js";
+import { createHost } from "../host/host.js";
+import { resolveDefaultModelPath } from "./default-model.js";
+import { openInBrowser } from "./open-browser.js";
+import { defaultStaticDir, projectRoot, startWebServer } from "./web-server.js";
+
+const usage = `Usage: npm run serve -- [options]
+  --model PATH      GGUF model (default: resources/models/default.gguf, else the test fixture)
+  --port N          TCP port on 127.0.0.1 (default 0: a free port)
+  --max-chats N     chats that may generate at once (1-${maxChatsLimit})
+  --threads N       CPU threads for the engine
+  --static DIR      built renderer folder (default dist/renderer)
+  --open            open the page in the default browser (where a display exists)
+  -h, --help        this help`;
+
+function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(`--${name} must be an integer from ${min} to ${max}, got ${value}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: "string" },
+      port: { type: "string" },
+      "max-chats": { type: "string" },
+      threads: { type: "string" },
+      static: { type: "string" },
+      open: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const modelPath = path.resolve(values.model ?? resolveDefaultModelPath(projectRoot));
+  const port = intOption(values.port, "port", 0, 65535) ?? 0;
+  const maxChats = intOption(values["max-chats"], "max-chats", 1, maxChatsLimit);
+  const threads = intOption(values.threads, "threads", 1, 1024);
+  const staticDir = path.resolve(values.static ?? defaultStaticDir);
+
+  if (!existsSync(modelPath)) {
+    console.error(`Model not found: ${modelPath}`);
+    console.error("Pass --model PATH, or generate the test fixture with: npx tsx tools/fixtures/generate.ts");
+    process.exit(1);
+  }
+  if (!existsSync(path.join(staticDir, "index.html"))) {
+    console.error(`The renderer is not built (${staticDir}): run npm run build:renderer first.`);
+    process.exit(1);
+  }
+
+  console.log(`Loading ${modelPath} ...`);
+  const host = await createHost({
+    modelPath,
+    ...(maxChats !== undefined ? { maxChats } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+  });
+  const web = await startWebServer({ host, port, staticDir, log: (m) => console.error(m) });
+  console.log(`Lynx Chat (web mode) is ready. Open this URL (it contains this launch's secret token):`);
+  console.log(`  ${web.url}`);
+  if (values.open && !openInBrowser(web.url)) console.log("(No display found: open the URL in a browser yourself.)");
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    console.log(`\n${signal}: shutting down`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await web.close().catch(() => {});
+    await host.dispose().catch(() => {});
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  const code = (error as { code?: string } | null)?.code;
+  console.error(`Failed to start: ${code ? `[${code}] ` : ""}${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

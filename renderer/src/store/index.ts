@@ -1,0 +1,396 @@
+// The app store: zustand (vanilla) split into slices: chats, model, policy, telemetry, ui.
+// Host events are applied through pure reducers; chat deltas are batched to animation frames
+// (one store update per frame for all chats, never one per token).
+
+import { createStore, type StoreApi } from "zustand/vanilla";
+import type {
+  AggressivenessSetting,
+  ChatId,
+  ChatSettings,
+  HostEvent,
+  LynxApi,
+  ModelInfo,
+  TelemetryFrame,
+} from "../../../electron/api/contract.js";
+import { toApiError } from "../../../electron/api/api-error.js";
+import type { LynxDesktopBridge } from "../../../electron/api/desktop.js";
+import {
+  addUserMessage,
+  applyChatEvent,
+  applyDeltas,
+  dropLastAssistant,
+  emptyChats,
+  patchChat,
+  removeChat,
+  replaceAll,
+  replaceLastUser,
+  setActive,
+  setChatError,
+  upsertSnapshot,
+  type ChatsData,
+} from "./chats.js";
+import { applyModelEvent, emptyModel, type ModelData } from "./model.js";
+import { applyPolicyEvent, emptyPolicy, type PolicyData } from "./policy.js";
+import { applyTelemetryFrame, emptyTelemetry, type TelemetryData } from "./telemetry.js";
+import { emptyUi, type Connection, type Theme, type UiData } from "./ui.js";
+
+export interface AppActions {
+  init(): Promise<void>;
+  dispose(): void;
+  newChat(): Promise<void>;
+  closeChat(id: ChatId): Promise<void>;
+  renameChat(id: ChatId, title: string): Promise<void>;
+  activate(id: ChatId): void;
+  activateRelative(step: number): void;
+  send(id: ChatId, text: string): Promise<boolean>;
+  stop(id: ChatId): Promise<void>;
+  regenerate(id: ChatId): Promise<void>;
+  editLastAndResend(id: ChatId, text: string): Promise<boolean>;
+  resetChat(id: ChatId): Promise<void>;
+  updateSettings(id: ChatId, settings: Partial<ChatSettings>): Promise<void>;
+  setPolicy(setting: AggressivenessSetting): Promise<void>;
+  openModelDialog(): Promise<void>;
+  openModelFile(file: File): Promise<void>;
+  setTheme(theme: Theme): void;
+  toggleTheme(): void;
+  toggleSideBySide(): void;
+  setRenaming(id: ChatId | null): void;
+  notify(kind: "error" | "info", text: string): void;
+  dismissNotice(id: number): void;
+  /** Applies buffered deltas now (tests; also before any other event). */
+  flushDeltas(): void;
+  /** Host event entry point (exposed for tests). */
+  handleEvent(event: HostEvent): void;
+  handleTelemetry(frame: TelemetryFrame): void;
+  setConnection(state: Connection): void;
+}
+
+export interface AppState {
+  chats: ChatsData;
+  model: ModelData;
+  policy: PolicyData;
+  telemetry: TelemetryData;
+  ui: UiData;
+  actions: AppActions;
+}
+
+export type AppStore = StoreApi<AppState>;
+
+export interface StoreOptions {
+  /** Schedules the delta flush; defaults to requestAnimationFrame (setTimeout where there is none). */
+  schedule?: (flush: () => void) => void;
+  now?: () => number;
+}
+
+type MaybeDesktop = LynxApi & Partial<Pick<LynxDesktopBridge, "openModelDialog" | "openModelFile">> & {
+  transport?: string;
+  onConnectionChange?: (listener: (state: Connection) => void) => () => void;
+};
+
+const defaultSchedule = (flush: () => void) => {
+  if (typeof requestAnimationFrame === "function") requestAnimationFrame(() => flush());
+  else setTimeout(flush, 16);
+};
+
+export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): AppStore {
+  const schedule = options.schedule ?? defaultSchedule;
+  const now = options.now ?? (() => (typeof performance !== "undefined" ? performance.now() : Date.now()));
+  const pending = new Map<ChatId, { text: string; count: number }>();
+  let flushScheduled = false;
+  let unsubscribe: (() => void) | null = null;
+  let unsubscribeConnection: (() => void) | null = null;
+  let noticeSeq = 0;
+  let wasDisconnected = false;
+
+  return createStore<AppState>()((set, get) => {
+    const setChats = (fn: (c: ChatsData) => ChatsData) => set((s) => ({ chats: fn(s.chats) }));
+    const fail = (error: unknown, chatId?: ChatId) => {
+      const body = toApiError(error);
+      if (chatId && get().chats.chats[chatId]) setChats((c) => setChatError(c, chatId, body));
+      else get().actions.notify("error", `${body.code}: ${body.message}`);
+    };
+
+    const resync = async () => {
+      const [model, policy, chats] = await Promise.all([api.getModel(), api.getPolicy(), api.listChats()]);
+      set((s) => ({
+        model: { info: model, loading: false, error: null },
+        policy: { state: policy, pending: s.policy.pending },
+        chats: replaceAll(s.chats, chats),
+      }));
+      return chats;
+    };
+
+    const actions: AppActions = {
+      async init() {
+        if (!unsubscribe) {
+          unsubscribe = api.subscribe(
+            (e) => get().actions.handleEvent(e),
+            (f) => get().actions.handleTelemetry(f),
+          );
+        }
+        if (api.onConnectionChange && !unsubscribeConnection) {
+          unsubscribeConnection = api.onConnectionChange((state) => get().actions.setConnection(state));
+        } else if (!api.onConnectionChange) {
+          get().actions.setConnection("open");
+        }
+        try {
+          const chats = await resync();
+          if (chats.length === 0) await get().actions.newChat();
+        } catch (error) {
+          const body = toApiError(error);
+          set((s) => ({ model: { ...s.model, loading: false, error: body } }));
+        }
+      },
+      dispose() {
+        unsubscribe?.();
+        unsubscribe = null;
+        unsubscribeConnection?.();
+        unsubscribeConnection = null;
+      },
+      async newChat() {
+        try {
+          const n = get().chats.order.length + 1;
+          const snapshot = await api.openChat({ title: `Chat ${n}` });
+          setChats((c) => upsertSnapshot(c, snapshot, true));
+        } catch (error) {
+          fail(error);
+        }
+      },
+      async closeChat(id) {
+        const chat = get().chats.chats[id];
+        if (!chat) return;
+        try {
+          if (chat.status !== "idle") await api.stop(id).catch(() => {});
+          await api.closeChat(id);
+          setChats((c) => removeChat(c, id));
+        } catch (error) {
+          // Already gone on the host: drop it here too.
+          if (toApiError(error).code === "CHAT_NOT_FOUND") setChats((c) => removeChat(c, id));
+          else fail(error);
+        }
+      },
+      async renameChat(id, title) {
+        const trimmed = title.trim();
+        const before = get().chats.chats[id]?.title;
+        if (!trimmed || trimmed === before) return;
+        setChats((c) => patchChat(c, id, { title: trimmed }));
+        try {
+          await api.renameChat(id, trimmed);
+        } catch (error) {
+          if (before !== undefined) setChats((c) => patchChat(c, id, { title: before }));
+          fail(error, id);
+        }
+      },
+      activate(id) {
+        setChats((c) => setActive(c, id));
+      },
+      activateRelative(step) {
+        const { order, activeId } = get().chats;
+        if (order.length === 0) return;
+        const i = activeId ? order.indexOf(activeId) : 0;
+        const next = order[(i + step + order.length) % order.length];
+        if (next) setChats((c) => setActive(c, next));
+      },
+      async send(id, text) {
+        if (!text.trim()) return false;
+        const before = get().chats;
+        setChats((c) => addUserMessage(c, id, text));
+        try {
+          await api.send(id, text);
+          return true;
+        } catch (error) {
+          // Roll back the optimistic message so the text can be resent.
+          set({ chats: { ...get().chats, chats: { ...get().chats.chats, [id]: before.chats[id]! } } });
+          fail(error, id);
+          return false;
+        }
+      },
+      async stop(id) {
+        try {
+          await api.stop(id);
+        } catch (error) {
+          fail(error, id);
+        }
+      },
+      async regenerate(id) {
+        setChats((c) => dropLastAssistant(c, id));
+        try {
+          await api.regenerate(id);
+        } catch (error) {
+          fail(error, id);
+          void resync().catch(() => {});
+        }
+      },
+      async editLastAndResend(id, text) {
+        if (!text.trim()) return false;
+        setChats((c) => replaceLastUser(c, id, text));
+        try {
+          await api.editLastAndResend(id, text);
+          return true;
+        } catch (error) {
+          fail(error, id);
+          void resync().catch(() => {});
+          return false;
+        }
+      },
+      async resetChat(id) {
+        try {
+          await api.resetChat(id);
+          setChats((c) => {
+            const chat = c.chats[id];
+            return chat ? { ...c, chats: { ...c.chats, [id]: { ...chat, messages: [], streaming: "", streamedDeltas: 0 } } } : c;
+          });
+        } catch (error) {
+          fail(error, id);
+        }
+      },
+      async updateSettings(id, settings) {
+        const chat = get().chats.chats[id];
+        if (!chat) return;
+        const merged: ChatSettings = { ...chat.settings, ...settings };
+        setChats((c) => patchChat(c, id, { settings: merged }));
+        try {
+          await api.updateChatSettings(id, settings);
+        } catch (error) {
+          setChats((c) => patchChat(c, id, { settings: chat.settings }));
+          fail(error, id);
+        }
+      },
+      async setPolicy(setting) {
+        set((s) => ({ policy: { ...s.policy, pending: setting } }));
+        try {
+          const state = await api.setPolicy(setting);
+          set((s) => ({ policy: { state, pending: s.policy.pending === setting ? null : s.policy.pending } }));
+        } catch (error) {
+          set((s) => ({ policy: { ...s.policy, pending: null } }));
+          fail(error);
+        }
+      },
+      async openModelDialog() {
+        if (!api.openModelDialog) {
+          get().actions.notify("info", "In web mode the model is chosen when the server starts: npm run serve -- --model PATH");
+          return;
+        }
+        try {
+          set((s) => ({ model: { ...s.model, loading: true } }));
+          const info = await api.openModelDialog();
+          if (info) applyModel(info);
+          set((s) => ({ model: { ...s.model, loading: false } }));
+        } catch (error) {
+          set((s) => ({ model: { ...s.model, loading: false } }));
+          fail(error);
+        }
+      },
+      async openModelFile(file) {
+        if (!api.openModelFile) {
+          get().actions.notify("info", "Dropping a model works in the desktop app. In web mode restart the server with --model PATH.");
+          return;
+        }
+        if (!file.name.toLowerCase().endsWith(".gguf")) {
+          get().actions.notify("error", `${file.name} is not a .gguf model file`);
+          return;
+        }
+        try {
+          set((s) => ({ model: { ...s.model, loading: true } }));
+          const info = await api.openModelFile(file);
+          applyModel(info);
+        } catch (error) {
+          set((s) => ({ model: { ...s.model, loading: false } }));
+          fail(error);
+        }
+      },
+      setTheme(theme) {
+        set((s) => ({ ui: { ...s.ui, theme } }));
+        try {
+          globalThis.localStorage?.setItem("lynx.theme", theme);
+        } catch {
+          /* ignore */
+        }
+      },
+      toggleTheme() {
+        get().actions.setTheme(get().ui.theme === "dark" ? "light" : "dark");
+      },
+      toggleSideBySide() {
+        set((s) => ({ ui: { ...s.ui, sideBySide: !s.ui.sideBySide } }));
+      },
+      setRenaming(id) {
+        set((s) => ({ ui: { ...s.ui, renamingId: id } }));
+      },
+      notify(kind, text) {
+        const id = ++noticeSeq;
+        set((s) => ({ ui: { ...s.ui, notices: [...s.ui.notices.slice(-3), { id, kind, text }] } }));
+      },
+      dismissNotice(id) {
+        set((s) => ({ ui: { ...s.ui, notices: s.ui.notices.filter((n) => n.id !== id) } }));
+      },
+      flushDeltas() {
+        flushScheduled = false;
+        if (pending.size === 0) return;
+        const batch = new Map(pending);
+        pending.clear();
+        setChats((c) => applyDeltas(c, batch));
+      },
+      handleEvent(event) {
+        if (event.type === "chat.delta") {
+          const entry = pending.get(event.chatId);
+          if (entry) {
+            entry.text += event.text;
+            entry.count += 1;
+          } else {
+            pending.set(event.chatId, { text: event.text, count: 1 });
+          }
+          if (!flushScheduled) {
+            flushScheduled = true;
+            schedule(() => get().actions.flushDeltas());
+          }
+          return;
+        }
+        // Keep order: text that arrived before this event lands first.
+        get().actions.flushDeltas();
+        set((s) => ({
+          chats: applyChatEvent(s.chats, event),
+          model: applyModelEvent(s.model, event),
+          policy: applyPolicyEvent(s.policy, event),
+        }));
+        if (event.type === "host.error") get().actions.notify("error", `${event.code}: ${event.message}`);
+        if (event.type === "model.changed") void resync().catch(() => {});
+      },
+      handleTelemetry(frame) {
+        set((s) => {
+          const telemetry = applyTelemetryFrame(s.telemetry, frame, now());
+          return telemetry === s.telemetry ? s : { telemetry };
+        });
+      },
+      setConnection(state) {
+        if (state === get().ui.connection) return;
+        set((s) => ({ ui: { ...s.ui, connection: state } }));
+        if (state === "closed") wasDisconnected = true;
+        if (state === "open" && wasDisconnected) {
+          wasDisconnected = false;
+          void resync().catch(() => {});
+        }
+      },
+    };
+
+    function applyModel(info: ModelInfo) {
+      set((s) => ({ model: { info, loading: false, error: null }, telemetry: { ...s.telemetry, frame: null } }));
+      void resync().catch(() => {});
+    }
+
+    return {
+      chats: emptyChats,
+      model: emptyModel,
+      policy: emptyPolicy,
+      telemetry: emptyTelemetry,
+      ui: emptyUi(),
+      actions,
+    };
+  });
+}
+
+export type { ChatState, ChatsData } from "./chats.js";
+export type { ModelData } from "./model.js";
+export type { PolicyData } from "./policy.js";
+export type { TelemetryData } from "./telemetry.js";
+export type { UiData, Theme } from "./ui.js";
+

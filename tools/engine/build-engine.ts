@@ -1,0 +1,146 @@
+// Builds node-llama-cpp's bundled llama.cpp with our patch (patches/llama-moe-select.diff), or restores
+// the binaries from a cache outside the clone keyed by node-llama-cpp version + patch hash + build options.
+//
+//   npm run build:engine [-- --gpu false|cuda|vulkan|metal] [--force]
+//
+// The patched build lives in its own folder (a custom cmake option carries the patch hash), so node-llama-cpp's
+// unpatched prebuilt binaries stay loadable beside it for comparisons.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { engineBuildOptions, gpuFromArgs, patchedCmakeOption } from "./engine-build-options.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const nlcDir = path.join(root, "node_modules", "node-llama-cpp");
+const llamaDir = path.join(nlcDir, "llama");
+const sourceDir = path.join(llamaDir, "llama.cpp");
+const localBuildsDir = path.join(llamaDir, "localBuilds");
+
+function log(message: string) {
+  process.stdout.write(`[build:engine] ${message}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`\n[build:engine] ERROR: ${message}\n\n`);
+  process.exit(1);
+}
+
+function which(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+function checkToolchain(gpu: string | false) {
+  const missing: string[] = [];
+  if (!which("cmake")) missing.push("cmake (Debian: apt-get install -y cmake)");
+  if (!which("c++") && !which("g++") && !which("clang++")) missing.push("a C++ compiler (Debian: apt-get install -y g++)");
+  if (!which("git")) missing.push("git (Debian: apt-get install -y git)");
+  if (gpu === "cuda" && !which("nvcc")) missing.push("the CUDA toolkit (nvcc)");
+  if (missing.length > 0) fail(`cannot build the patched llama.cpp, missing:\n  - ${missing.join("\n  - ")}`);
+}
+
+function runNlc(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const result = spawnSync(process.execPath, [path.join(nlcDir, "dist", "cli", "cli.js"), ...args], {
+    cwd: root,
+    env,
+    stdio: "inherit",
+  });
+  if (result.status !== 0) fail(`node-llama-cpp ${args.join(" ")} failed (exit ${result.status})`);
+}
+
+function git(args: string[], options: { check?: boolean } = {}) {
+  const result = spawnSync("git", ["-C", sourceDir, ...args], { encoding: "utf8" });
+  if (options.check === false) return result.status === 0;
+  if (result.status !== 0) fail(`git ${args.join(" ")} failed:\n${result.stderr}`);
+  return true;
+}
+
+/** Extract the bundled source offline (if needed) and make sure our patch is applied exactly once. */
+function prepareSource(patchFile: string) {
+  if (!fs.existsSync(path.join(sourceDir, "CMakeLists.txt"))) {
+    log("extracting llama.cpp source from node-llama-cpp's git bundle (offline)");
+    runNlc(["source", "download", "--gpu", "false", "--skipBuild", "--noUsageExample"]);
+  }
+  if (git(["apply", "--reverse", "--check", patchFile], { check: false })) {
+    log("patch already applied");
+    return;
+  }
+  if (!git(["apply", "--check", patchFile], { check: false })) {
+    log("source differs from the patch's base: extracting a fresh copy");
+    fs.rmSync(sourceDir, { recursive: true, force: true });
+    runNlc(["source", "download", "--gpu", "false", "--skipBuild", "--noUsageExample"]);
+  }
+  git(["apply", "--whitespace=nowarn", patchFile]);
+  log("patch applied");
+}
+
+function copyDir(from: string, to: string) {
+  fs.rmSync(to, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+}
+
+function main() {
+  const args = process.argv.slice(2);
+  if (process.env.LYNX_SKIP_ENGINE_BUILD === "1") {
+    log("LYNX_SKIP_ENGINE_BUILD=1: skipping");
+    return;
+  }
+  if (!fs.existsSync(nlcDir)) fail("node-llama-cpp is not installed: run npm install first");
+
+  const gpu = gpuFromArgs(args);
+  const force = args.includes("--force");
+  const patchFile = path.join(root, "patches", "llama-moe-select.diff");
+  const options = engineBuildOptions(root, gpu);
+  const cacheRoot = process.env.LYNX_ENGINE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "lynx-chat", "engine");
+  const cacheDir = path.join(cacheRoot, options.key);
+  const metaFile = path.join(cacheDir, "build.json");
+
+  log(`node-llama-cpp ${options.nlcVersion}, patch ${options.patchHash}, gpu ${gpu === false ? "off (CPU)" : gpu}`);
+
+  // Source is needed even on a cache hit: fixtures read vocabularies from it, benchmarks build llama.cpp tools.
+  checkToolchain(gpu);
+  prepareSource(patchFile);
+
+  if (!force && fs.existsSync(metaFile)) {
+    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as { folder: string };
+    const target = path.join(localBuildsDir, meta.folder);
+    if (!fs.existsSync(path.join(target, ".lynx-key")) || fs.readFileSync(path.join(target, ".lynx-key"), "utf8") !== options.key) {
+      log(`restoring cached build ${options.key} from ${cacheDir}`);
+      copyDir(path.join(cacheDir, meta.folder), target);
+      fs.writeFileSync(path.join(target, ".lynx-key"), options.key);
+    } else {
+      log("patched build is up to date");
+    }
+    return;
+  }
+
+  log("building the patched llama.cpp (about 6 minutes on 2 cores)");
+  const before = new Set(fs.existsSync(localBuildsDir) ? fs.readdirSync(localBuildsDir) : []);
+  const started = Date.now();
+  runNlc(["source", "build", "--gpu", String(gpu), "--noUsageExample"], {
+    ...process.env,
+    [`NODE_LLAMA_CPP_CMAKE_OPTION_${patchedCmakeOption}`]: options.patchHash,
+  });
+  const folder = findBuildFolder(before, options.patchHash);
+  fs.writeFileSync(path.join(localBuildsDir, folder, ".lynx-key"), options.key);
+  log(`built in ${((Date.now() - started) / 1000).toFixed(0)} s into localBuilds/${folder}`);
+
+  copyDir(path.join(localBuildsDir, folder), path.join(cacheDir, folder));
+  fs.writeFileSync(metaFile, JSON.stringify({ folder, ...options, builtAt: new Date().toISOString() }, null, 2));
+  log(`cached at ${cacheDir}`);
+}
+
+/** The folder node-llama-cpp built into: the one whose cmake cache carries our option. */
+function findBuildFolder(before: Set<string>, patchHash: string): string {
+  for (const name of fs.readdirSync(localBuildsDir)) {
+    const cache = path.join(localBuildsDir, name, "CMakeCache.txt");
+    if (fs.existsSync(cache) && fs.readFileSync(cache, "utf8").includes(`${patchedCmakeOption}:UNINITIALIZED=${patchHash}`)) return name;
+  }
+  const created = fs.readdirSync(localBuildsDir).filter((name) => !before.has(name));
+  if (created.length === 1) return created[0]!;
+  return fail("could not find the folder node-llama-cpp built into");
+}
+
+main();

@@ -1,0 +1,31 @@
+// The identity of a patched engine build, shared by the build script and the engine loader.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+/** Custom cmake option that carries the patch hash: it gives the patched build its own folder name. */
+export const patchedCmakeOption = "LYNX_MOE_SELECT";
+
+export type EngineGpu = false | "cuda" | "vulkan" | "metal";
+
+export interface EngineBuildOptions {
+  nlcVersion: string;
+  patchHash: string;
+  gpu: EngineGpu;
+  key: string;
+}
+
+export function gpuFromArgs(args: string[], env: NodeJS.ProcessEnv = process.env): EngineGpu {
+  const index = args.indexOf("--gpu");
+  const value = index >= 0 ? args[index + 1] : env.LYNX_ENGINE_GPU;
+  if (value === undefined || value === "false" || value === "cpu") return false;
+  if (value === "cuda" || value === "vulkan" || value === "metal") return value;
+  throw new Error(`unknown --gpu value "${value}": use false, cuda, vulkan or metal`);
+}
+
+export function engineBuildOptions(root: string, gpu: EngineGpu): EngineBuildOptions {
+  const nlcVersion = (JSON.parse(fs.readFileSync(path.join(root, "node_modules", "node-llama-cpp", "package.json"), "utf8")) as { version: string }).version;
+  const patch = fs.readFileSync(path.join(root, "patches", "llama-moe-select.diff"));
+  const patchHash = crypto.createHash("sha256").update(patch).digest("hex").slice(0, 16);
+  return { nlcVersion, patchHash, gpu, key: `nlc-${nlcVersion}-patch-${patchHash}-${gpu === false ? "cpu" : gpu}-${process.platform}-${process.arch}` };
+}
