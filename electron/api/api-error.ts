@@ -39,7 +39,12 @@ export function toApiError(error: unknown): ApiErrorBody {
     if (typeof code === "string" && (engineErrorCodes as readonly string[]).includes(code)) {
       return { code: code as EngineErrorCode, message: typeof message === "string" ? message : code };
     }
-    if (typeof message === "string") return { code: "INTERNAL", message };
+    if (typeof message === "string") {
+      // Errors that crossed Electron's contextBridge keep only their message: "[CODE] text".
+      const m = /\[([A-Z_]+)\]\s*([\s\S]*)$/.exec(message);
+      if (m && (engineErrorCodes as readonly string[]).includes(m[1]!)) return { code: m[1] as EngineErrorCode, message: m[2]! };
+      return { code: "INTERNAL", message };
+    }
   }
   return { code: "INTERNAL", message: String(error) };
 }

@@ -46,3 +46,6 @@ export function isVettedExternalUrl(raw: string): boolean {
   if (url.port && url.port !== "443") return false;
   return externalHostAllowList.includes(url.hostname.toLowerCase());
 }
+
+/** What every invoke handler returns: Electron would drop an Error's code, so errors travel as data. */
+export type IpcResult<T = unknown> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };

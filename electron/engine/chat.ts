@@ -18,6 +18,8 @@ import type { TelemetrySampler } from "./telemetry.js";
 
 export interface ChatServices {
   model: LlamaModel;
+  /** Tokens one chat's sequence can hold. */
+  contextSize: number;
   pool: SequencePool;
   scheduler: BatchScheduler;
   telemetry: TelemetrySampler;
@@ -37,6 +39,8 @@ export class Chat {
   status: ChatStatus = "idle";
   messages: ChatMessage[] = [];
   settings: ChatSettings;
+  /** The context sequence of the latest generation (its routing counts stay readable until it serves another chat). */
+  lastSequenceId: number | null = null;
   private abort: AbortController | null = null;
   private running: Promise<ChatMessage> | null = null;
   private closed = false;
@@ -143,10 +147,23 @@ export class Chat {
     const prompt = this.messages.at(-1)!.text;
     const history = this.history(this.messages.slice(0, -1));
 
+    // node-llama-cpp would silently cut the start of a message that does not fit: refuse it instead
+    const promptTokens = this.services.model.tokenize(prompt).length;
+    const room = this.services.contextSize - Math.min(256, Math.floor(this.services.contextSize / 4));
+    if (promptTokens > room) {
+      const error = new EngineError(
+        "CONTEXT_FULL",
+        `the message is ${promptTokens} tokens but a chat's context holds ${this.services.contextSize}: shorten it or load the model with a larger context`,
+      );
+      this.services.emit({ type: "chat.error", chatId: this.id, code: error.code, message: error.message });
+      throw error;
+    }
+
     let sequence: LlamaContextSequence;
-    this.setStatus("queued");
     try {
-      sequence = await pool.acquire(this.id, signal);
+      const acquiring = pool.acquire(this.id, signal);
+      if (pool.queue.includes(this.id)) this.setStatus("queued");
+      sequence = await acquiring;
     } catch {
       this.setStatus("idle");
       const message: ChatMessage = { role: "assistant", text: "", stopReason: "aborted" };
@@ -155,6 +172,7 @@ export class Chat {
     }
 
     const sequenceId = pool.idOf(sequence);
+    this.lastSequenceId = sequenceId;
     telemetry.bindSequence(sequenceId, this.id);
     scheduler.generationStarted();
     this.setStatus("generating");

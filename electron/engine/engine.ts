@@ -117,6 +117,7 @@ export class LynxEngine {
     const id = crypto.randomUUID();
     const chat = new Chat(id, settings.title ?? `Chat ${this.chatMap.size + 1}`, settings, {
       model: this.model,
+      contextSize: this.context.contextSize,
       pool: this.pool,
       scheduler: this.scheduler,
       telemetry: this.telemetry,

@@ -167,9 +167,9 @@ export function App({ api }: { api: AppApi }) {
         </div>
         <aside className="side-column" aria-label="Experts, pruning and statistics">
           <AggressivenessControl />
-          <StatsPanel />
           <ChatHeatmap />
           <BatchHeatmap />
+          <StatsPanel />
           <ModelPanel api={api} />
         </aside>
       </main>

@@ -51,11 +51,6 @@ export function f16BitsToF32(bits: number): number {
     return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
-/** C's roundf: halves go away from zero (Math.round sends -2.5 to -2). */
-function roundHalfAway(value: number): number {
-    return value < 0 ? -Math.round(-value) : Math.round(value);
-}
-
 /** Bytes needed to encode `count` elements as `type`. */
 export function encodedSize(type: GgmlTypeName, count: number): number {
     const block = GGML_BLOCK[type];
@@ -96,12 +91,18 @@ export function encode(type: GgmlTypeName, src: Float32Array): Uint8Array {
 
 function encodeQ8_0Block(src: Float32Array, at: number, dst: Uint8Array, view: DataView, out: number): void {
     let maxAbs = 0;
-    for (let j = 0; j < 32; j++) maxAbs = Math.max(maxAbs, Math.abs(src[at + j]!));
+    for (let j = 0; j < 32; j++) {
+        const a = Math.abs(src[at + j]!);
+        if (a > maxAbs) maxAbs = a;
+    }
     const d = maxAbs / 127;
     const inverse = d !== 0 ? 1 / d : 0;
     view.setUint16(out, f32ToF16Bits(d), true);
     for (let j = 0; j < 32; j++) {
-        const q = Math.max(-127, Math.min(127, roundHalfAway(src[at + j]! * inverse)));
+        // |x * inverse| <= 127 (plus rounding noise far below 0.5), so no clamping is needed;
+        // (v + 0.5) | 0 is roundf for v >= 0, mirrored for negatives
+        const v = src[at + j]! * inverse;
+        const q = v >= 0 ? (v + 0.5) | 0 : -((0.5 - v) | 0);
         dst[out + 2 + j] = q & 0xff;
     }
 }
@@ -113,7 +114,7 @@ function encodeQ4_0Block(src: Float32Array, at: number, dst: Uint8Array, view: D
         const x = src[at + j]!;
         if (Math.abs(x) > Math.abs(signedMax)) signedMax = x;
     }
-    const d = signedMax / -8;
+    const d = signedMax === 0 ? 0 : signedMax / -8; // avoid storing -0 for all-zero blocks
     const inverse = d !== 0 ? 1 / d : 0;
     view.setUint16(out, f32ToF16Bits(d), true);
     for (let j = 0; j < 16; j++) {

@@ -145,13 +145,13 @@ export class GgufWriter {
     }
 
     /**
-     * Writes the file. Data goes to `<file>.partial` first and is renamed at the end, so an interrupted
-     * run never leaves a file that looks complete.
+     * Writes the file. Data goes to `<file>.<pid>.partial` first and is renamed at the end, so an
+     * interrupted run never leaves a file that looks complete, and concurrent runs do not collide.
      */
     writeToFile(filePath: string, options: WriteOptions = {}): GgufLayout {
         const layout = this.layout();
         fs.mkdirSync(path.dirname(filePath), { recursive: true });
-        const partial = `${filePath}.partial`;
+        const partial = `${filePath}.${process.pid}.partial`;
         const out = new BufferedFileWriter(partial, Math.max(options.bufferSize ?? 8 << 20, ENCODE_SLICE * 4));
         try {
             out.write(layout.header);

@@ -27,7 +27,8 @@ interface Geometry {
 function geometry(width: number, rows: number, cols: number, right: number): Geometry {
   const gridW = Math.max(40, width - LEFT - right);
   const cellW = cols > 0 ? gridW / cols : gridW;
-  const cellH = Math.max(4, Math.min(16, Math.round(Math.max(cellW, 6))));
+  // Square-ish cells, 4..22 px high: 48 layers x 128 experts stays compact, tiny models stay readable.
+  const cellH = Math.max(4, Math.min(22, Math.round(Math.max(cellW * 0.8, 6))));
   return { width, height: TOP + rows * cellH + BOTTOM, left: LEFT, top: TOP, cellW, cellH, rows, cols, gridW };
 }
 

@@ -27,7 +27,7 @@ function Tab({ chatId, index, onKeyNav }: { chatId: ChatId; index: number; onKey
   const status = statusText(chat.status, chat.queuePosition, chat.streamedDeltas);
 
   return (
-    <div className={`tab${active ? " active" : ""} ${chat.status}`} data-chat-id={chatId} data-testid="tab">
+    <div className={`tab${active ? " active" : ""} ${chat.status}`} data-chat-id={chatId} data-testid="tab" role="presentation">
       {renaming ? (
         <input
           ref={inputRef}

@@ -1,0 +1,383 @@
+// End-to-end: the real host (patched engine, generated fixture model) behind web mode, driven by
+// headless Chromium through the built renderer.
+//   npm run test:e2e
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { createHost, type LynxHost } from "../../electron/host/host.js";
+import { startWebServer, type WebServer } from "../../electron/server/web-server.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const artifacts = path.join(root, "test", "artifacts");
+const modelPath = path.join(root, "test", "fixtures", "models", "qwen3moe-tiny.gguf");
+const hasChromium = existsSync(CHROMIUM);
+/** Long enough that three chats are still streaming while the checks run. */
+const MAX_TOKENS = 1500;
+
+if (!hasChromium) {
+  console.warn(`SKIPPED app e2e tests: ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`);
+}
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds the renderer when dist/renderer is missing or older than its sources. */
+function ensureRendererBuilt() {
+  const index = path.join(root, "dist", "renderer", "index.html");
+  const sources = Math.max(newest(path.join(root, "renderer")), newest(path.join(root, "electron", "api")));
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  if (r.status !== 0) throw new Error("vite build failed");
+}
+
+interface RawResponse {
+  status: number;
+  body: string;
+}
+
+function rawRequest(web: WebServer, options: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port: web.port, method: options.method ?? "GET", path: options.path, headers: options.headers ?? {} },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    if (options.body) req.write(options.body);
+    req.end();
+  });
+}
+
+function wsStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on("error", () => resolve(-1));
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const start = Date.now();
+  let last: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+interface TabInfo {
+  id: string;
+  status: string;
+  count: number;
+}
+
+async function tabInfo(page: Page): Promise<TabInfo[]> {
+  return page.$$eval("[data-testid=tab]", (tabs) =>
+    tabs.map((t) => {
+      const text = t.querySelector("[data-testid=tab-status]")?.textContent ?? "";
+      const m = /(\d+)\s*$/.exec(text);
+      return { id: t.getAttribute("data-chat-id") ?? "", status: text.split(" ")[0] ?? "", count: m && text.startsWith("generating") ? Number(m[1]) : 0 };
+    }),
+  );
+}
+
+async function canvasHash(page: Page, testId: string): Promise<string> {
+  const data = await page.$eval(`[data-testid=${testId}]`, (c) => (c as HTMLCanvasElement).toDataURL("image/png"));
+  return createHash("sha1").update(data).digest("hex");
+}
+
+async function statNumber(page: Page, testId: string): Promise<number> {
+  return Number(await page.getByTestId(testId).textContent());
+}
+
+async function selectTab(page: Page, index: number) {
+  await page.getByRole("tab").nth(index).click();
+}
+
+async function sendInActiveTab(page: Page, text: string) {
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+describe.skipIf(!hasChromium)("Lynx Chat web mode (real host, fixture model, headless Chromium)", () => {
+  let host: LynxHost;
+  let web: WebServer;
+  let browser: Browser;
+  let page: Page;
+  const timings: Record<string, number> = {};
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    ensureRendererBuilt();
+    timings.renderer = Date.now() - t0;
+    mkdirSync(artifacts, { recursive: true });
+    const t1 = Date.now();
+    host = await createHost({ modelPath, maxChats: 4 });
+    timings.hostLoad = Date.now() - t1;
+    web = await startWebServer({ host, port: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 920 }, colorScheme: "light" });
+    page = await context.newPage();
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await web?.close().catch(() => {});
+    await host?.dispose().catch(() => {});
+    console.log(`e2e timings (ms): ${JSON.stringify(timings)}`);
+  });
+
+  it("rejects requests without the token, with a foreign Origin or a foreign Host", async () => {
+    const json = { "Content-Type": "application/json" };
+    const token = { "X-Lynx-Token": web.token };
+
+    expect((await rawRequest(web, { path: "/" })).status).toBe(401);
+    expect((await rawRequest(web, { path: "/?token=wrong" })).status).toBe(401);
+    expect((await rawRequest(web, { path: `/?token=${web.token}` })).status).toBe(200);
+
+    expect((await rawRequest(web, { method: "POST", path: "/api/getModel", headers: json, body: "{}" })).status).toBe(401);
+    expect((await rawRequest(web, { method: "POST", path: "/api/getModel", headers: { ...json, "X-Lynx-Token": "nope" }, body: "{}" })).status).toBe(401);
+    const foreign = await rawRequest(web, {
+      method: "POST",
+      path: "/api/getModel",
+      headers: { ...json, ...token, Origin: "https://evil.example" },
+      body: "{}",
+    });
+    expect(foreign.status).toBe(403);
+    const rebinding = await rawRequest(web, {
+      method: "POST",
+      path: "/api/getModel",
+      headers: { ...json, ...token, Host: `evil.example:${web.port}` },
+      body: "{}",
+    });
+    expect(rebinding.status).toBe(403);
+    const preflight = await rawRequest(web, {
+      method: "OPTIONS",
+      path: "/api/send",
+      headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" },
+    });
+    expect(preflight.status).toBe(403);
+
+    // The right token from our own origin works, and input is validated.
+    const ok = await rawRequest(web, { method: "POST", path: "/api/getModel", headers: { ...json, ...token, Origin: web.origin }, body: "{}" });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body).result.architecture).toBe("qwen3moe");
+    const bad = await rawRequest(web, {
+      method: "POST",
+      path: "/api/send",
+      headers: { ...json, ...token },
+      body: JSON.stringify({ args: ["no such chat!", "hi"] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.code).toBe("INVALID_INPUT");
+    const tooLong = await rawRequest(web, {
+      method: "POST",
+      path: "/api/setPolicy",
+      headers: { ...json, ...token },
+      body: JSON.stringify({ args: [{ mode: "slider", value: 7 }] }),
+    });
+    expect(tooLong.status).toBe(400);
+    const text = await rawRequest(web, { method: "POST", path: "/api/getModel", headers: { ...token, "Content-Type": "text/plain" }, body: "{}" });
+    expect(text.status).toBe(415);
+
+    const wsUrl = `ws://127.0.0.1:${web.port}/api/ws`;
+    expect(await wsStatus(wsUrl, { Origin: web.origin })).toBe(401);
+    expect(await wsStatus(`${wsUrl}?token=${web.token}`, { Origin: "https://evil.example" })).toBe(403);
+    expect(await wsStatus(`${wsUrl}?token=${web.token}`, { Origin: web.origin })).toBe(101);
+  });
+
+  it("streams three chats at once with live heatmaps, prunes harder on Aggressive, and stops one chat while the others finish", async () => {
+    const t0 = Date.now();
+    await page.goto(web.url);
+    // The token leaves the address bar (kept in sessionStorage).
+    await until("token removed from the URL", async () => !page.url().includes("token="));
+    await page.getByTestId("model-info").getByText("qwen3moe", { exact: false }).first().waitFor({ timeout: 20_000 });
+    await until("the first tab", async () => (await page.getByRole("tab").count()) === 1);
+
+    // Three tabs.
+    await page.getByRole("button", { name: "New chat" }).click();
+    await page.getByRole("button", { name: "New chat" }).click();
+    await until("three tabs", async () => (await page.getByRole("tab").count()) === 3);
+    // Rename the first by double-click.
+    await page.getByRole("tab").first().dblclick();
+    const rename = page.getByRole("textbox", { name: "Chat title" });
+    await rename.fill("Geography");
+    await rename.press("Enter");
+    await until("renamed tab", async () => (await page.getByRole("tab").first().textContent())?.includes("Geography"));
+
+    // Long answers: raise max tokens in each chat's settings panel.
+    for (let i = 0; i < 3; i++) {
+      await selectTab(page, i);
+      await page.getByText("Chat settings").click();
+      await page.getByRole("spinbutton", { name: "Max tokens" }).fill(String(MAX_TOKENS));
+      await page.getByRole("spinbutton", { name: "Temperature" }).fill("0.8");
+      await page.getByRole("button", { name: "Apply settings" }).click();
+    }
+    // Aggressiveness Off first, so the baseline distinct-after equals distinct-before.
+    await page.getByRole("radio", { name: "Off" }).click();
+    await until("policy off", async () => (await page.getByTestId("policy-effective").textContent())?.startsWith("off"));
+
+    timings.setup = Date.now() - t0;
+    const t1 = Date.now();
+    const prompts = ["What is the capital of France?", "Write a haiku about the sea.", "Explain mixtures of experts."];
+    for (let i = 0; i < 3; i++) {
+      await selectTab(page, i);
+      await sendInActiveTab(page, prompts[i]!);
+    }
+
+    // Tokens arrive in all three while the others stream: each tab's live counter grows during a
+    // moment when every tab is generating.
+    const grewWhileOthersStreamed = new Set<number>();
+    let previous = await tabInfo(page);
+    await until(
+      "all three tabs streaming concurrently",
+      async () => {
+        const now = await tabInfo(page);
+        const generating = now.filter((t) => t.status === "generating").length;
+        now.forEach((t, i) => {
+          const before = previous[i];
+          if (before && t.status === "generating" && t.count > before.count && generating >= 2) grewWhileOthersStreamed.add(i);
+        });
+        previous = now;
+        return grewWhileOthersStreamed.size === 3;
+      },
+      30_000,
+      150,
+    );
+    timings.firstTokensAllTabs = Date.now() - t1;
+
+    // The active tab's assistant text grows visibly.
+    const streamed1 = (await page.getByTestId("message-streaming").textContent()) ?? "";
+    await until("streaming text grows", async () => ((await page.getByTestId("message-streaming").textContent()) ?? "").length > streamed1.length, 10_000);
+
+    // Heatmaps: canvas pixels change over time, and the canvases redraw at >= 10 frames per second.
+    const hashes = { chat: new Set<string>(), batch: new Set<string>() };
+    const frames = new Set<string>();
+    const sampleStart = Date.now();
+    while (Date.now() - sampleStart < 2000) {
+      hashes.chat.add(await canvasHash(page, "heatmap-chat"));
+      hashes.batch.add(await canvasHash(page, "heatmap-batch"));
+      frames.add((await page.getByTestId("heatmap-batch").getAttribute("data-frame")) ?? "");
+      await page.waitForTimeout(40);
+    }
+    const drawRate = frames.size / ((Date.now() - sampleStart) / 1000);
+    timings.heatmapFramesPerSecond = Math.round(drawRate * 10) / 10;
+    expect(hashes.chat.size).toBeGreaterThanOrEqual(3);
+    expect(hashes.batch.size).toBeGreaterThanOrEqual(3);
+    expect(drawRate).toBeGreaterThanOrEqual(10);
+    const summary = await page.getByTestId("heatmap-chat-summary").textContent();
+    expect(summary).toMatch(/Expert heatmap for .*layers by 16 experts/);
+
+    await page.screenshot({ path: path.join(artifacts, "three-tabs-streaming.png") });
+
+    // Distinct experts after selection with the policy off...
+    const keepBusy = async () => {
+      const tabs = await tabInfo(page);
+      for (let i = 0; i < tabs.length; i++) {
+        if (tabs[i]!.status === "idle") {
+          await selectTab(page, i);
+          await sendInActiveTab(page, "Tell me more.");
+        }
+      }
+    };
+    await page.waitForTimeout(600);
+    const offBefore = await statNumber(page, "stat-distinct-before");
+    const offAfter = await statNumber(page, "stat-distinct-after");
+    expect(offAfter).toBeGreaterThan(0);
+    expect(offAfter).toBeCloseTo(offBefore, 1);
+
+    // ...drop once the slider is moved to Aggressive (applies from the next token).
+    const t2 = Date.now();
+    await page.getByRole("radio", { name: "Aggressive" }).click();
+    await until("aggressive policy applied", async () => {
+      const effective = (await page.getByTestId("policy-effective").textContent()) ?? "";
+      return effective.length > 0 && !effective.startsWith("off");
+    });
+    let aggressiveAfter = offAfter;
+    await until(
+      "distinct experts after selection drop",
+      async () => {
+        await keepBusy();
+        const before = await statNumber(page, "stat-distinct-before");
+        aggressiveAfter = await statNumber(page, "stat-distinct-after");
+        return aggressiveAfter < offAfter && aggressiveAfter < before;
+      },
+      20_000,
+      250,
+    );
+    timings.aggressiveDrop = Date.now() - t2;
+    console.log(`distinct experts per layer: off ${offBefore} -> ${offAfter}; aggressive -> ${aggressiveAfter}`);
+    expect(await page.getByTestId("stat-bytes-saving").textContent()).not.toBe("0.0%");
+    await page.screenshot({ path: path.join(artifacts, "aggressive.png") });
+
+    // Stop one chat while the others keep going and then finish.
+    await keepBusy();
+    await until("all three generating", async () => (await tabInfo(page)).every((t) => t.status === "generating"), 15_000);
+    await selectTab(page, 1);
+    const t3 = Date.now();
+    await page.getByRole("button", { name: "Stop" }).click();
+    await until("stopped chat idle", async () => (await tabInfo(page))[1]!.status === "idle", 10_000);
+    timings.stop = Date.now() - t3;
+    const afterStop = await tabInfo(page);
+    expect(afterStop[0]!.status).toBe("generating");
+    expect(afterStop[2]!.status).toBe("generating");
+    await expect.poll(async () => (await page.getByTestId("message-assistant").last().textContent()) ?? "", { timeout: 10_000 }).toContain("stopped");
+
+    // Let the other two finish quickly: lower their budget for the next answers is not possible
+    // mid-generation, so stop waiting on max tokens by switching to them and checking they end.
+    await until("the other chats finish", async () => (await tabInfo(page)).every((t) => t.status === "idle"), 120_000, 500);
+    timings.othersFinished = Date.now() - t3;
+    for (const i of [0, 2]) {
+      await selectTab(page, i);
+      const answers = await page.getByTestId("message-assistant").count();
+      expect(answers).toBeGreaterThanOrEqual(1);
+    }
+
+    // Dark theme screenshot, and the docs screenshot.
+    await selectTab(page, 0);
+    await page.getByRole("button", { name: /Switch to dark theme/ }).click();
+    await page.screenshot({ path: path.join(artifacts, "dark.png") });
+    await page.getByRole("button", { name: /Switch to light theme/ }).click();
+    copyFileSync(path.join(artifacts, "three-tabs-streaming.png"), path.join(root, "docs", "screenshot.png"));
+    expect(pageErrors).toEqual([]);
+  });
+});
