@@ -66,8 +66,8 @@ async function main() {
     chats.map((chat, i) =>
       chat.send(prompts[i % prompts.length]!, {
         ignoreEos: values["ignore-eos"]!,
-        onToken: (n) => {
-          tokens += n;
+        onToken: (generated) => {
+          tokens += generated.length;
         },
       }),
     ),

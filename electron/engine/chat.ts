@@ -1,6 +1,6 @@
 // One chat: its history, settings and at most one generation at a time. It borrows a context sequence
 // from the pool only while it generates, so more chats can be open than the context has sequences.
-import { LlamaChatSession, TokenBias, type ChatHistoryItem, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
+import { LlamaChatSession, TokenBias, type ChatHistoryItem, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import {
   defaultSampling,
   type ChatId,
@@ -29,8 +29,8 @@ export interface ChatServices {
 export interface GenerateOptions {
   /** Streams text as it is generated. */
   onText?: (text: string) => void;
-  /** Counts generated tokens. */
-  onToken?: (tokens: number) => void;
+  /** Receives generated tokens. */
+  onToken?: (tokens: readonly Token[]) => void;
   /** Ban end-of-generation tokens (benchmarks and tests that need a fixed number of tokens). */
   ignoreEos?: boolean;
 }
@@ -194,7 +194,7 @@ export class Chat {
         ...(options.ignoreEos ? { tokenBias: endOfGenerationBias(this.services.model) } : {}),
         onToken: (tokens) => {
           telemetry.countTokens(this.id, tokens.length);
-          options.onToken?.(tokens.length);
+          options.onToken?.(tokens);
         },
         onTextChunk: (chunk) => {
           text += chunk;
@@ -207,6 +207,13 @@ export class Chat {
       this.services.emit({ type: "chat.done", chatId: this.id, message });
       return message;
     } catch (err) {
+      if (signal.aborted) {
+        // stopped before the first token (during the prompt): not an error
+        const message: ChatMessage = { role: "assistant", text, stopReason: "aborted" };
+        if (text) this.messages.push(message);
+        this.services.emit({ type: "chat.done", chatId: this.id, message });
+        return message;
+      }
       const error = classifyGenerationError(err);
       // keep what was generated; the user's message stays so it can be edited or sent again
       const message: ChatMessage = { role: "assistant", text, stopReason: error.code === "CONTEXT_FULL" ? "contextFull" : "error" };

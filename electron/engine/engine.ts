@@ -32,6 +32,13 @@ export interface EngineOptions {
   stats?: boolean;
   /** How long a decode may wait for a generating chat's next token, in ms (default 2). */
   batchWaitMs?: number;
+  /** One KV cache for all sequences (default true): a decode of n sequences is then one ubatch. */
+  unifiedKv?: boolean;
+  /**
+   * llama.cpp's flash attention (default off: on CPU its tiled softmax rounds differently with the cache layout,
+   * so batched chats drifted from their solo answers; without it they match).
+   */
+  flashAttention?: boolean;
 }
 
 export class LynxEngine {
@@ -76,7 +83,7 @@ export class LynxEngine {
     const contextPerChat = options.contextPerChat ?? Math.min(facts.trainContextLength || 4096, 4096);
     const scheduler = new BatchScheduler(options.batchWaitMs ?? 2);
     // a unified KV cache makes a decode of n sequences one ubatch, and has no out-of-order outputs
-    native.setKvUnified(true);
+    native.setKvUnified(options.unifiedKv ?? true);
     native.enableStats(options.stats ?? true);
     let context: LlamaContext;
     try {
@@ -84,6 +91,7 @@ export class LynxEngine {
         sequences: maxChats,
         contextSize: contextPerChat,
         threads,
+        flashAttention: options.flashAttention ?? false,
         batching: { itemPrioritizationStrategy: scheduler.strategy },
       });
     } catch (err) {

@@ -87,6 +87,12 @@ export class SequencePool {
     return slot.sequenceId;
   }
 
+  sequenceById(sequenceId: number): LlamaContextSequence {
+    const slot = this.slots.find((s) => s.sequenceId === sequenceId);
+    if (!slot) throw new Error(`no sequence ${sequenceId}`);
+    return slot.sequence;
+  }
+
   sequenceOf(chatId: string): LlamaContextSequence | undefined {
     return this.slots.find((slot) => slot.owner === chatId && slot.busy)?.sequence;
   }

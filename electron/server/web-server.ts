@@ -318,7 +318,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       ? tokenOk(headerToken(req))
       : tokenOk(url.searchParams.get("token")) || tokenOk(cookieToken) || tokenOk(headerToken(req));
     if (!authorized) {
-      if (isApi) sendJson(res, 401, { error: { code: "INVALID_INPUT", message: "missing or wrong token" } });
+      if (isApi) sendJson(res, 401, { error: { code: "INVALID_INPUT", message: "missing or wrong token: open the URL (with ?token=...) that npm run serve printed" } });
       else sendText(res, 401, "Unauthorized: open the URL (with its ?token=...) that `npm run serve` printed.");
       return;
     }

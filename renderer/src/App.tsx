@@ -62,8 +62,11 @@ export function App({ api }: { api: AppApi }) {
   // Keyboard: Ctrl/Cmd+T new chat, Ctrl/Cmd+W close (browsers keep those two for themselves, so
   // Alt+T / Alt+W work too), Ctrl+Tab / Ctrl+PageDown next tab, F2 rename.
   useEffect(() => {
+    // In Electron the application menu owns Ctrl/Cmd+T and Ctrl/Cmd+W (handling them here too could
+    // act twice); the page keeps Alt+T / Alt+W and tab switching.
+    const desktop = isDesktop(api);
     const onKey = (e: KeyboardEvent) => {
-      const mod = e.ctrlKey || e.metaKey;
+      const mod = (e.ctrlKey || e.metaKey) && !desktop;
       const key = e.key.toLowerCase();
       const { activeId } = store.getState().chats;
       if ((mod && !e.shiftKey && key === "t") || (e.altKey && key === "t")) {
@@ -82,7 +85,7 @@ export function App({ api }: { api: AppApi }) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [store, actions]);
+  }, [api, store, actions]);
 
   // Electron: the application menu sends commands (it does not know the active tab).
   useEffect(() => {

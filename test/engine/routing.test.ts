@@ -66,7 +66,7 @@ describe("qwen3moe-tiny, 4 concurrent chats", () => {
     const generated = new Array<number>(chats).fill(0);
     const chatList = prompts.slice(0, chats).map(() => engine.openChat({ sampling: { temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, maxTokens } }));
     const recorder = await record(() =>
-      Promise.all(chatList.map((chat, i) => chat.send(prompts[i]!, { ignoreEos: true, onToken: (n) => (generated[i]! += n) }))),
+      Promise.all(chatList.map((chat, i) => chat.send(prompts[i]!, { ignoreEos: true, onToken: (t) => (generated[i]! += t.length) }))),
     );
     let before = 0;
     let after = 0;

@@ -201,9 +201,12 @@ describe("model, policy and telemetry reducers", () => {
     expect(applyTelemetryFrame(t, frame(4), 101)).toBe(t);
     t = applyTelemetryFrame(t, frame(6), 102);
     expect(t.frame!.seq).toBe(6);
-    // A restarted host starts from 0 again.
-    t = applyTelemetryFrame(t, frame(0), 103);
+    // A restarted host (new model) starts from 0 again.
+    t = applyTelemetryFrame(t, frame(500), 103);
+    t = applyTelemetryFrame(t, frame(0), 104);
     expect(t.frame!.seq).toBe(0);
+    t = applyTelemetryFrame(t, frame(1), 105);
+    expect(t.frame!.seq).toBe(1);
     expect(chatTelemetry(frame(1, ["a", "b"]), "b")!.chatId).toBe("b");
     expect(chatTelemetry(null, "b")).toBeUndefined();
   });

@@ -95,7 +95,7 @@ export function AggressivenessControl() {
           {Math.round(slider * 100)}%
         </output>
       </div>
-      <details className="advanced" open={budgetMode}>
+      <details className="advanced" open={budgetMode} hidden={!applicable}>
         <summary>Advanced: hard cap</summary>
         <div className="field inline">
           <label className="toggle">

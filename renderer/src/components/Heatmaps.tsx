@@ -106,6 +106,18 @@ function useTooltip() {
   };
 }
 
+/**
+ * What a heatmap shows only changes with decode steps (or a chat opening/closing): the host keeps
+ * sending frames while idle, and those need no redraw.
+ */
+function telemetryChanged(a: AppState, b: AppState): boolean {
+  const fa = a.telemetry.frame;
+  const fb = b.telemetry.frame;
+  if (fa === fb) return false;
+  if (!fa || !fb) return true;
+  return fa.overall.decodeSteps !== fb.overall.decodeSteps || fa.chats.length !== fb.chats.length || fa.nLayers !== fb.nLayers || fa.batches.length !== fb.batches.length;
+}
+
 /** Subscribes to the store and redraws on animation frames when `changed` says so. */
 function useStoreDrawing(draw: (state: AppState) => void, changed: (a: AppState, b: AppState) => boolean, deps: unknown[]) {
   const store = useAppStore();
@@ -236,7 +248,7 @@ export function ChatHeatmap() {
         summaryRef.current.textContent = chatSummary(chat?.title ?? "no chat", frame, counts, ct?.windowTokens ?? 0);
       }
     },
-    (a, b) => a.telemetry !== b.telemetry || a.chats.activeId !== b.chats.activeId || a.model !== b.model,
+    (a, b) => telemetryChanged(a, b) || a.chats.activeId !== b.chats.activeId || a.model !== b.model,
     [width, paused, theme],
   );
 
@@ -279,10 +291,10 @@ export function ChatHeatmap() {
         </label>
       </header>
       {!applicable && <p className="hint">Dense model: every token uses the same weights, so there are no experts to show.</p>}
-      <p className="hint" aria-hidden="true">
+      <p className="hint" aria-hidden="true" hidden={!applicable}>
         <span ref={infoRef} />
       </p>
-      <div className="heatmap-wrap" ref={wrapRef}>
+      <div className="heatmap-wrap" ref={wrapRef} hidden={!applicable}>
         <canvas
           ref={canvasRef}
           role="img"
@@ -294,7 +306,7 @@ export function ChatHeatmap() {
         />
         <div className="heat-tooltip" ref={tip.ref} hidden role="tooltip" />
       </div>
-      <div className="legend" aria-hidden="true">
+      <div className="legend" aria-hidden="true" hidden={!applicable}>
         <span>0</span>
         <canvas ref={legendRef} className="legend-bar" width={160} height={10} />
         <span ref={legendMaxRef}>0</span>
@@ -337,7 +349,7 @@ function drawLegend(canvas: HTMLCanvasElement, scale: "viridis" | "magma") {
 // pruned ones hatched red, and per-layer distinct before -> after bars.
 
 const STATE_LABEL = ["not asked", "asked, pruned", "asked, kept", "kept (re-routed here)"];
-const BATCH_RIGHT = 64;
+const BATCH_RIGHT = 80;
 
 let hatchCache: { key: string; pattern: CanvasPattern | null } | null = null;
 function hatchPattern(ctx: CanvasRenderingContext2D, color: string, bg: string): CanvasPattern | null {
@@ -424,7 +436,7 @@ export function BatchHeatmap() {
         let maxBefore = 1;
         for (let l = 0; l < rows; l++) maxBefore = Math.max(maxBefore, batch.before[l] ?? 0);
         const bx = g.left + g.gridW + 6;
-        const bw = BATCH_RIGHT - 34;
+        const bw = BATCH_RIGHT - 46;
         ctx.font = "10px system-ui, sans-serif";
         ctx.textBaseline = "middle";
         ctx.textAlign = "left";
@@ -458,7 +470,7 @@ export function BatchHeatmap() {
         summaryRef.current.textContent = batchSummary(frame, batch);
       }
     },
-    (a, b) => a.telemetry !== b.telemetry || a.model !== b.model,
+    (a, b) => telemetryChanged(a, b) || a.model !== b.model,
     [width, paused, back, theme],
   );
 
@@ -494,10 +506,10 @@ export function BatchHeatmap() {
         </label>
       </header>
       {!applicable && <p className="hint">Dense model: pruning does not apply.</p>}
-      <p className="hint" aria-hidden="true">
+      <p className="hint" aria-hidden="true" hidden={!applicable}>
         <span ref={infoRef} />
       </p>
-      <div className="heatmap-wrap" ref={wrapRef}>
+      <div className="heatmap-wrap" ref={wrapRef} hidden={!applicable}>
         <canvas
           ref={canvasRef}
           role="img"
@@ -509,14 +521,14 @@ export function BatchHeatmap() {
         />
         <div className="heat-tooltip" ref={tip.ref} hidden role="tooltip" />
       </div>
-      <div className="legend batch-legend" aria-hidden="true">
+      <div className="legend batch-legend" aria-hidden="true" hidden={!applicable}>
         <span className="swatch kept" /> kept
         <span className="swatch rerouted" /> re-routed
         <span className="swatch pruned" /> pruned
         <span className="swatch empty" /> not asked
         <span className="legend-caption">bars: distinct experts before (light) → after (filled)</span>
       </div>
-      <label className="field inline">
+      <label className="field inline" hidden={!applicable}>
         <span>Show batch</span>
         <input
           type="range"

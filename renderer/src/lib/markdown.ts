@@ -72,7 +72,9 @@ const purifyConfig = {
     "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul", "input",
   ],
   ALLOWED_ATTR: ["href", "title", "class", "target", "rel", "type", "checked", "disabled", "align"],
-  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i,
+  // DOMPurify checks every attribute value against this: scheme-less values (classes, "_blank") pass,
+  // and the only schemes allowed are http(s) and mailto (no javascript:, data:, file:, ...).
+  ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
 };
 
 let hooked = false;

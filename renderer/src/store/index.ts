@@ -353,7 +353,13 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
           policy: applyPolicyEvent(s.policy, event),
         }));
         if (event.type === "host.error") get().actions.notify("error", `${event.code}: ${event.message}`);
-        if (event.type === "model.changed") void resync().catch(() => {});
+        if (event.type === "model.changed") {
+          // A new engine: its telemetry starts over, and its chats are whatever it lists now.
+          set({ telemetry: emptyTelemetry });
+          void resync()
+            .then((chats) => (chats.length === 0 ? get().actions.newChat() : undefined))
+            .catch(() => {});
+        }
       },
       handleTelemetry(frame) {
         set((s) => {
@@ -373,8 +379,10 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
     };
 
     function applyModel(info: ModelInfo) {
-      set((s) => ({ model: { info, loading: false, error: null }, telemetry: { ...s.telemetry, frame: null } }));
-      void resync().catch(() => {});
+      set({ model: { info, loading: false, error: null }, telemetry: emptyTelemetry });
+      void resync()
+        .then((chats) => (chats.length === 0 ? get().actions.newChat() : undefined))
+        .catch(() => {});
     }
 
     return {

@@ -14,8 +14,9 @@ export interface TelemetryData {
 export const emptyTelemetry: TelemetryData = { frame: null, received: 0, receivedAt: 0 };
 
 export function applyTelemetryFrame(data: TelemetryData, frame: TelemetryFrame, now: number): TelemetryData {
-  // Out-of-order or replayed frames (reconnects) are ignored, unless the host restarted (seq went back to 0).
-  if (data.frame && frame.seq <= data.frame.seq && frame.seq !== 0) return data;
+  // A late or repeated frame is ignored; a big step back means the host restarted its sequence
+  // (new model or new host), and that frame is taken.
+  if (data.frame && frame.seq <= data.frame.seq && data.frame.seq - frame.seq < 20) return data;
   return { frame, received: data.received + 1, receivedAt: now };
 }
 
