@@ -34,7 +34,7 @@ describe.each([
 
   beforeAll(async () => {
     engine = await LynxEngine.load({ modelPath: fixture("qwen3moe-tiny.gguf"), maxChats: 16, unifiedKv });
-    checker = await engine.model.createContext({ sequences: 1, contextSize: 1024, threads: engine.info.threads });
+    checker = await engine.model.createContext({ sequences: 1, contextSize: 1024, threads: engine.info.threads, flashAttention: false });
     checkerSequence = checker.getSequence();
     for (const prompt of prompts) solo.set(prompt, (await runConcurrently(engine, [prompt], maxTokens))[0]!.text);
   });
