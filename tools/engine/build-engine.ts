@@ -99,6 +99,8 @@ function main() {
 
   log(`node-llama-cpp ${options.nlcVersion}, patch ${options.patchHash}, gpu ${gpu === false ? "off (CPU)" : gpu}`);
 
+  removeStaleBuilds(options.key);
+
   // Source is needed even on a cache hit: fixtures read vocabularies from it, benchmarks build llama.cpp tools.
   checkToolchain(gpu);
   prepareSource(patchFile);
@@ -130,6 +132,18 @@ function main() {
   copyDir(path.join(localBuildsDir, folder), path.join(cacheDir, folder));
   fs.writeFileSync(metaFile, JSON.stringify({ folder, ...options, builtAt: new Date().toISOString() }, null, 2));
   log(`cached at ${cacheDir}`);
+}
+
+/** Patched builds of earlier patch versions only take disk space: the loader looks for the current hash. */
+function removeStaleBuilds(key: string) {
+  if (!fs.existsSync(localBuildsDir)) return;
+  for (const name of fs.readdirSync(localBuildsDir)) {
+    const keyFile = path.join(localBuildsDir, name, ".lynx-key");
+    if (fs.existsSync(keyFile) && fs.readFileSync(keyFile, "utf8") !== key) {
+      log(`removing the build of an earlier patch: localBuilds/${name}`);
+      fs.rmSync(path.join(localBuildsDir, name), { recursive: true, force: true });
+    }
+  }
 }
 
 /** The folder node-llama-cpp built into: the one whose cmake cache carries our option. */
