@@ -35,7 +35,7 @@ export interface RawResult {
 /** llama-batched-bench with a unified KV cache: B sequences, short prompts, `tokens` generated tokens each. */
 export function runRawBench(binary: string, model: string, batches: number[], tokens: number, threads: number): RawResult[] {
   const args = ["-m", model, "-c", String(Math.max(...batches) * (tokens + 64)), "-b", "2048", "-ub", "512", "-npp", "32",
-    "-ntg", String(tokens), "-npl", batches.join(","), "-t", String(threads), "-tb", String(threads), "-kvu", "--no-warmup", "-fa", "off"];
+    "-ntg", String(tokens), "-npl", batches.join(","), "-t", String(threads), "-tb", String(threads), "-kvu", "-fa", "off"];
   const result = spawnSync(binary, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`llama-batched-bench failed:\n${result.stderr}`);
   // table rows: |    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s |
