@@ -1,6 +1,6 @@
 // Maps the user's "pruning aggressiveness" to a batch-aware expert-selection policy for the loaded model.
 // Balanced is the family default shipped by the Lynx authors where the model is recognised; the slider moves
-// alpha and beta monotonically around it (smaller alpha or beta = wider bins = more aggressive).
+// the clamp beta around it (smaller beta = more aggressive), see affinityForSlider.
 import type { AggressivenessPreset, AggressivenessSetting, PolicySpec, PolicyState } from "../api/contract.js";
 
 export interface ModelIdentity {
@@ -59,14 +59,16 @@ export const presetSliderValue: Record<AggressivenessPreset, number> = {
 };
 
 /**
- * Slider value in [0, 1]: 0 is off, 0.5 the family default; above it alpha and beta shrink together
- * (down to a quarter at 1), below it they grow (up to 4x at the lowest non-zero value).
+ * Slider value in [0, 1]: 0 is off, 0.5 the family default. The slider moves beta (the clamp, in bins) and keeps
+ * the family's alpha (bin width): measured on our fixtures at 4 chats, distinct experts fall monotonically as beta
+ * falls (alpha 3: beta 8 -> 8% fewer, 4 -> 28%, 2 -> 44%, 1 -> 49%), while moving alpha and beta together was not
+ * monotone (alpha 1, beta 2 pruned less than alpha 3, beta 2). Beta goes from 4x the default (v -> 0) to 1/4 (v = 1).
  */
 export function affinityForSlider(value: number, base: FamilyDefault): { alpha: number; beta: number } {
   const v = Math.min(1, Math.max(0, value));
   const factor = Math.pow(4, (0.5 - v) * 2); // 4 at v=0, 1 at 0.5, 1/4 at 1
   const round = (x: number) => Math.round(x * 100) / 100;
-  return { alpha: round(Math.max(0.05, base.alpha * factor)), beta: round(Math.max(0.25, base.beta * factor)) };
+  return { alpha: base.alpha, beta: round(Math.max(0.25, base.beta * factor)) };
 }
 
 export function resolvePolicy(setting: AggressivenessSetting, model: ModelIdentity): PolicyState {

@@ -101,6 +101,21 @@ describe("qwen3moe-tiny, 4 concurrent chats", () => {
     await Promise.all(chatList.map((chat) => engine.closeChat(chat.id)));
   });
 
+  it("the presets are ordered: Gentle keeps more experts than Balanced, Balanced more than Aggressive", async () => {
+    const mean = (r: RoutingRecorder) => {
+      const s = r.summary(chats);
+      return s.layers.reduce((a, l) => a + l.distinctAfter, 0) / s.layers.length;
+    };
+    const after: number[] = [];
+    for (const preset of ["gentle", "balanced", "aggressive"] as const) {
+      engine.setAggressiveness({ mode: "preset", preset });
+      after.push(mean(await record(() => runConcurrently(engine, prompts.slice(0, chats), maxTokens))));
+    }
+    expect(after[0]).toBeGreaterThan(after[1]!);
+    expect(after[1]).toBeGreaterThan(after[2]!);
+    engine.setPolicy({ kind: "off" });
+  });
+
   it("changing the policy between two tokens changes the very next decode's routing", async () => {
     engine.setPolicy({ kind: "off" });
     let switchedAt = -1;

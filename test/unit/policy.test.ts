@@ -13,17 +13,18 @@ describe("aggressiveness mapping", () => {
     expect(resolvePolicy({ mode: "preset", preset: "balanced" }, qwen).effective).toEqual({ kind: "affinity", alpha: 3, beta: 2 });
   });
 
-  it("the slider moves alpha and beta monotonically: more aggressive = smaller", () => {
+  it("the slider moves beta monotonically around the family default: more aggressive = smaller", () => {
     const base = familyDefault(qwen);
     let previous = affinityForSlider(0.05, base);
     for (let v = 0.1; v <= 1.0001; v += 0.05) {
       const next = affinityForSlider(v, base);
-      expect(next.alpha).toBeLessThanOrEqual(previous.alpha);
+      expect(next.alpha).toBe(base.alpha);
       expect(next.beta).toBeLessThanOrEqual(previous.beta);
       previous = next;
     }
-    expect(affinityForSlider(0.05, base).alpha).toBeGreaterThan(base.alpha);
-    expect(affinityForSlider(1, base).alpha).toBeLessThan(base.alpha);
+    expect(affinityForSlider(0.5, base)).toEqual({ alpha: base.alpha, beta: base.beta });
+    expect(affinityForSlider(0.05, base).beta).toBeGreaterThan(base.beta);
+    expect(affinityForSlider(1, base).beta).toBeLessThan(base.beta);
   });
 
   it("off, presets and budget resolve to what the patch gets", () => {
@@ -31,7 +32,7 @@ describe("aggressiveness mapping", () => {
     expect(resolvePolicy({ mode: "slider", value: 0 }, qwen).effective).toEqual({ kind: "off" });
     const gentle = resolvePolicy({ mode: "preset", preset: "gentle" }, qwen).effective;
     const aggressive = resolvePolicy({ mode: "preset", preset: "aggressive" }, qwen).effective;
-    expect(gentle.kind === "affinity" && aggressive.kind === "affinity" && gentle.alpha > aggressive.alpha).toBe(true);
+    expect(gentle.kind === "affinity" && aggressive.kind === "affinity" && gentle.beta > aggressive.beta).toBe(true);
     // a budget below k is raised to k; a budget of every expert is no policy at all
     expect(resolvePolicy({ mode: "budget", experts: 2 }, qwen).effective).toEqual({ kind: "budget", experts: 8 });
     expect(resolvePolicy({ mode: "budget", experts: 500 }, qwen).effective).toEqual({ kind: "off" });
