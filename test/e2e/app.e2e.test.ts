@@ -421,7 +421,8 @@ describe.skipIf(!hasChromium)("Lynx Chat web mode (real host, fixture model, hea
     await page.getByRole("button", { name: /Switch to dark theme/ }).click();
     await page.screenshot({ path: path.join(artifacts, "dark.png") });
     await page.getByRole("button", { name: /Switch to light theme/ }).click();
-    copyFileSync(path.join(artifacts, "aggressive.png"), path.join(root, "docs", "screenshot.png"));
+    // the README's screenshot is refreshed on request only, so a test run leaves the work tree clean
+    if (process.env.UPDATE_SCREENSHOT === "1") copyFileSync(path.join(artifacts, "aggressive.png"), path.join(root, "docs", "screenshot.png"));
     expect(pageErrors).toEqual([]);
   });
 
