@@ -3,12 +3,13 @@
 //
 //   npm run serve -- [--model PATH] [--port N] [--max-chats N] [--threads N] [--open]
 
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { maxChatsLimit } from "../api/contract.js";
 import { createHost } from "../host/host.js";
-import { resolveDefaultModelPath } from "./default-model.js";
+import { fixtureModelRelative, resolveDefaultModelPath } from "./default-model.js";
 import { openInBrowser } from "./open-browser.js";
 import { defaultStaticDir, projectRoot, startWebServer } from "./web-server.js";
 
@@ -29,6 +30,11 @@ function intOption(value: string | undefined, name: string, min: number, max: nu
     process.exit(2);
   }
   return n;
+}
+
+function runOrExit(args: string[]) {
+  const result = spawnSync(process.execPath, args, { cwd: projectRoot, stdio: "inherit" });
+  if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
 async function main(): Promise<void> {
@@ -54,10 +60,19 @@ async function main(): Promise<void> {
   const threads = intOption(values.threads, "threads", 1, 1024);
   const staticDir = path.resolve(values.static ?? defaultStaticDir);
 
+  // a fresh clone has neither the built renderer nor (without the bundled model) the fixture: make them
+  if (!existsSync(modelPath) && values.model === undefined && modelPath.endsWith(fixtureModelRelative)) {
+    console.log("No bundled model: generating the test fixture model (npm run fixtures) ...");
+    runOrExit(["--import", "tsx", path.join(projectRoot, "tools", "fixtures", "generate.ts"), "--only", "qwen3moe-tiny"]);
+  }
   if (!existsSync(modelPath)) {
     console.error(`Model not found: ${modelPath}`);
-    console.error("Pass --model PATH, or generate the test fixture with: npx tsx tools/fixtures/generate.ts");
+    console.error("Pass --model PATH to a GGUF model.");
     process.exit(1);
+  }
+  if (!existsSync(path.join(staticDir, "index.html")) && values.static === undefined) {
+    console.log("Building the renderer (vite build) ...");
+    runOrExit([path.join(projectRoot, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"]);
   }
   if (!existsSync(path.join(staticDir, "index.html"))) {
     console.error(`The renderer is not built (${staticDir}): run npm run build:renderer first.`);

@@ -16,12 +16,13 @@ const referencePath = process.env.LYNX_TRAINED_REFERENCE ?? modelPath.replace(/\
 const heldoutPath = process.env.LYNX_TRAINED_HELDOUT ?? path.join(root, "tools/fidelity/heldout.json");
 
 /**
- * Tolerance: per position, every one of the reference's top-10 tokens must have |p_llama - p_torch| <= 0.02.
- * llama.cpp stores the same F16 weights but rounds activations to F16 inside its F16 matrix products and keeps
- * the KV cache in F16; measured differences are ~1e-3. Wrong RoPE pairing, epsilon, expert order or gating
- * produce differences of 0.1 and more on most positions.
+ * Tolerance: at every position of the four reference prompts, each of the reference's top-10 tokens must have
+ * |p_llama - p_torch| <= 0.005. llama.cpp uses the same F16 weights but rounds activations to F16 inside its F16
+ * matrix products and keeps the KV cache in F16: the correct conversion measures a worst case of ~7e-4. Wrong RoPE
+ * pairing (interleaved instead of NEOX), reversed expert order or a wrong norm epsilon
+ * (`tools/train-moe/export.ts --break rope|experts|eps`) fail it by a wide margin (see resources/models/README.md).
  */
-const probabilityTolerance = 0.02;
+const probabilityTolerance = 0.005;
 
 interface Reference {
   prompts: Array<{ kind: string; input: string; text: string; tokens: number[]; positions: Array<{ top: Array<[number, number]> }>; greedyNext: number }>;
@@ -58,8 +59,11 @@ describe.skipIf(!present)("trained model (lynx-moe-tiny)", () => {
 
   it(`matches the PyTorch probabilities at every position within ${probabilityTolerance}`, async () => {
     const sequence = await engine.pool.acquire("parity");
-    let worst = 0;
+    let worst = { diff: 0, where: "" };
+    let sum = 0;
+    let count = 0;
     let positions = 0;
+    const argmaxMismatches: string[] = [];
     try {
       for (const prompt of reference.prompts) {
         await sequence.clearHistory();
@@ -70,8 +74,9 @@ describe.skipIf(!present)("trained model (lynx-moe-tiny)", () => {
           const probabilities = out[t]!.next.probabilities!;
           for (const [token, p] of expected.top) {
             const diff = Math.abs((probabilities.get(token as Token) ?? 0) - p);
-            worst = Math.max(worst, diff);
-            expect(diff, `${JSON.stringify(prompt.input)} position ${t} token ${token}`).toBeLessThanOrEqual(probabilityTolerance);
+            sum += diff;
+            count++;
+            if (diff > worst.diff) worst = { diff, where: `${JSON.stringify(prompt.input)} position ${t} token ${token}` };
           }
           positions++;
         }
@@ -79,15 +84,17 @@ describe.skipIf(!present)("trained model (lynx-moe-tiny)", () => {
         const last = out.at(-1)!.next.probabilities!;
         const best = [...last.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
         const [first, second] = prompt.positions.at(-1)!.top;
-        if (first![1] - second![1] > 2 * probabilityTolerance) expect(best[0], prompt.input).toBe(prompt.greedyNext);
+        if (first![1] - second![1] > 0.02 && best[0] !== prompt.greedyNext) argmaxMismatches.push(prompt.input);
       }
     } finally {
       await sequence.clearHistory();
       engine.pool.release(sequence);
       engine.pool.forget("parity");
     }
-    console.log(`parity: ${positions} positions, worst |dp| over reference top-10 = ${worst.toExponential(2)}`);
+    console.log(`parity: ${positions} positions, |dp| over the reference top-10: worst ${worst.diff.toExponential(2)} (${worst.where}), mean ${(sum / count).toExponential(2)}`);
     expect(positions).toBeGreaterThan(50);
+    expect(worst.diff, worst.where).toBeLessThanOrEqual(probabilityTolerance);
+    expect(argmaxMismatches).toEqual([]);
   });
 
   it("answers easy held-out additions in concurrent chats", async () => {

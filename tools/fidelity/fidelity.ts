@@ -1,8 +1,9 @@
 // Fidelity benchmark: what batch-aware expert pruning costs in quality on the project's trained model.
 //
-//   npm run fidelity                       full run: 6 policies, 200 held-out items per task, 64 prose windows;
+//   npm run fidelity                       full run: 6 policies, 200 held-out items per task, 64 prose windows (~3 min);
 //                                          writes docs/fidelity.md, docs/fidelity/fidelity.json and docs/fidelity/*.svg
-//   npm run fidelity -- --quick            off and Balanced only, fewer items (< 5 minutes); prints one JSON line last
+//   npm run fidelity -- --quick            off and Balanced only, 100 items per task, 32 prose windows (~1 min)
+//   Both print one JSON line last: {accuracyOff, accuracyBalanced, pplOff, pplBalanced, distinctReductionBalanced}.
 //   options: --model PATH  --json PATH  --md PATH  --per-task N  --prose N  --chats N (default 8)
 //
 // Everything runs through the real engine with 8 sequences, so decode steps are batched: task items run as 8
