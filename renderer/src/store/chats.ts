@@ -10,13 +10,7 @@ import type {
 } from "../../../electron/api/contract.js";
 import type { ApiErrorBody } from "../../../electron/api/api-error.js";
 
-export interface ChatState {
-  id: ChatId;
-  title: string;
-  status: ChatStatus;
-  queuePosition?: number;
-  settings: ChatSettings;
-  messages: ChatMessage[];
+export interface ChatState extends ChatSnapshot {
   /** Assistant text streamed so far for the current generation (not yet in messages). */
   streaming: string;
   /** Number of delta events received for the current generation (a live "tokens" counter). */
