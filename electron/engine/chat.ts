@@ -100,6 +100,12 @@ export class Chat {
     this.abort?.abort(new EngineError("INTERNAL", "stopped by the user"));
   }
 
+  /** Stops any generation and waits until the chat is idle (its partial answer kept). */
+  async settle() {
+    this.stop();
+    await this.running?.catch(() => {});
+  }
+
   async reset() {
     this.stop();
     await this.running?.catch(() => {});

@@ -6,6 +6,7 @@ import {
   maxChatsLimit,
   type AggressivenessSetting,
   type ChatSettings,
+  type ChatSnapshot,
   type HostEvent,
   type ModelInfo,
   type PolicySpec,
@@ -123,16 +124,18 @@ export class LynxEngine {
   openChat(settings: Partial<ChatSettings> & { title?: string } = {}): Chat {
     this.assertAlive();
     const id = crypto.randomUUID();
-    const chat = new Chat(id, settings.title ?? `Chat ${this.chatMap.size + 1}`, settings, {
-      model: this.model,
-      contextSize: this.context.contextSize,
-      pool: this.pool,
-      scheduler: this.scheduler,
-      telemetry: this.telemetry,
-      emit: (event) => this.emit(event),
-    });
+    const chat = new Chat(id, settings.title ?? `Chat ${this.chatMap.size + 1}`, settings, this.chatServices());
     this.chatMap.set(id, chat);
     this.emit({ type: "chat.snapshot", chat: chat.snapshot() });
+    return chat;
+  }
+
+  /** Re-creates a chat from a snapshot (e.g. of another model's engine): same id, title, settings and history. */
+  restoreChat(snapshot: ChatSnapshot): Chat {
+    this.assertAlive();
+    const chat = new Chat(snapshot.id, snapshot.title, snapshot.settings, this.chatServices());
+    chat.messages = snapshot.messages.map((m) => ({ ...m }));
+    this.chatMap.set(chat.id, chat);
     return chat;
   }
 
@@ -151,6 +154,17 @@ export class LynxEngine {
     this.chatMap.delete(id);
     await chat.close();
     this.emit({ type: "chat.closed", chatId: id });
+  }
+
+  private chatServices() {
+    return {
+      model: this.model,
+      contextSize: this.context.contextSize,
+      pool: this.pool,
+      scheduler: this.scheduler,
+      telemetry: this.telemetry,
+      emit: (event: HostEvent) => this.emit(event),
+    };
   }
 
   // policy

@@ -132,14 +132,19 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
       await inspectModelFile(path);
       const previous = engine;
       const setting = previous.policy.setting;
+      // conversations survive the switch: stopped, then re-created on the new engine with their history
+      await Promise.all(previous.chats().map((chat) => chat.settle()));
+      const chats = previous.chats().map((chat) => chat.snapshot());
       await previous.dispose();
       try {
         engine = await LynxEngine.load(engineOptions(path));
       } catch (err) {
         engine = await LynxEngine.load(engineOptions(previous.info.path));
+        for (const chat of chats) engine.restoreChat({ ...chat, status: "idle" });
         attach();
         throw toEngineError(err);
       }
+      for (const chat of chats) engine.restoreChat({ ...chat, status: "idle" });
       engine.setAggressiveness(setting);
       attach();
       emit({ type: "model.changed", model: engine.info, policy: engine.policy });

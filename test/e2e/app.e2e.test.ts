@@ -434,25 +434,30 @@ describe.skipIf(!hasChromium)("Lynx Chat web mode (real host, fixture model, hea
     timings.modelSwitch = Date.now() - t0;
     await expect.poll(async () => (await page.getByTestId("model-info").textContent()) ?? "").toContain("none (dense)");
     await expect.poll(() => page.getByRole("radio", { name: "Aggressive" }).isDisabled()).toBe(true);
-    await until("a fresh chat tab for the new model", async () => (await page.getByRole("tab").count()) >= 1);
+    // the conversations survive the switch (with their text), and a new tab talks to the new model
+    await until("the three chats carried over", async () => (await page.getByRole("tab").count()) >= 3);
+    await selectTab(page, 0);
+    await expect.poll(() => roles(page), { timeout: 15_000 }).toMatch(/^user,assistant/);
+    await page.getByRole("button", { name: "New chat" }).click();
+    await until("a new chat tab for the new model", async () => (await tabInfo(page)).length >= 4);
     await page.screenshot({ path: path.join(artifacts, "dense-model.png") });
 
     // Regenerate and edit-and-resend the last user message (short answers on the dense model).
     await page.getByText("Chat settings").click();
     await page.getByRole("spinbutton", { name: "Max tokens" }).fill("24");
     await page.getByRole("button", { name: "Apply settings" }).click();
-    const idle = () => until("chat idle", async () => (await tabInfo(page))[0]!.status === "idle", 30_000);
+    const idle = () => until("chat idle", async () => (await tabInfo(page)).at(-1)!.status === "idle", 30_000);
     await sendInActiveTab(page, "Hi");
     await idle();
     await expect.poll(() => roles(page), { timeout: 15_000 }).toBe("user,assistant");
     await page.getByRole("button", { name: "Regenerate" }).click();
-    await until("regenerated answer", async () => (await tabInfo(page))[0]!.status === "idle" && (await roles(page)) === "user,assistant", 30_000);
+    await until("regenerated answer", async () => (await tabInfo(page)).at(-1)!.status === "idle" && (await roles(page)) === "user,assistant", 30_000);
     await page.getByRole("button", { name: "Edit last" }).click();
     const editBox = page.getByRole("textbox", { name: "Edit last message" });
     expect(await editBox.inputValue()).toBe("Hi");
     await editBox.fill("Hello again");
     await editBox.press("Enter");
-    await until("resent answer", async () => (await tabInfo(page))[0]!.status === "idle" && (await roles(page)) === "user,assistant", 30_000);
+    await until("resent answer", async () => (await tabInfo(page)).at(-1)!.status === "idle" && (await roles(page)) === "user,assistant", 30_000);
     expect(await page.getByTestId("message-user").textContent()).toBe("YouHello again");
     expect(pageErrors).toEqual([]);
   });
