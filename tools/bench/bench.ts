@@ -261,7 +261,7 @@ function writeDocs(report: { rows: Row[]; limits: MachineLimits; raw: Record<str
     roof.push([x, Math.min(peak, bw * x)]);
   }
   const points = [...new Set(report.rows.map((r) => `${r.model}/${r.config}`))].map((key) => ({
-    name: key.length > 28 ? key.slice(key.indexOf("/") - 10) : key,
+    name: key.replace(/^bench-/, ""),
     markersOnly: true,
     points: report.rows.filter((r) => `${r.model}/${r.config}` === key).map((r) => [r.flopsPerStep / r.bytesPerStep, r.achievedGFlops] as [number, number]),
   }));

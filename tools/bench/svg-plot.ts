@@ -21,7 +21,7 @@ export function lineChart(options: {
 }): string {
   const width = options.width ?? 720;
   const height = options.height ?? 420;
-  const margin = { left: 70, right: 190, top: 40, bottom: 50 };
+  const margin = { left: 70, right: 230, top: 40, bottom: 50 };
   const all = [...options.series.flatMap((s) => s.points), ...(options.lines ?? []).flatMap((l) => l.points)].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const tx = (v: number) => (options.logX ? Math.log2(v) : v);
   const ty = (v: number) => (options.logY ? Math.log10(v) : v);
