@@ -1,4 +1,4 @@
-// The project's trained model (resources/models/lynx-moe-tiny.gguf, built by tools/train-moe) through the real engine:
+// The project's trained model (resources/models/default.gguf, built by tools/train-moe) through the real engine:
 // llama.cpp's probabilities must match the training framework's (PyTorch) reference stored at export, its
 // tokenizer must reproduce the training tokenizer, and chats must answer held-out additions and produce
 // recognisable text. A conversion bug (RoPE layout, norm epsilon, expert order, gating, q/k norms, tokenizer)
@@ -11,7 +11,7 @@ import { LynxEngine } from "../../electron/engine/engine.js";
 import { greedy } from "../helpers/engine.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const modelPath = process.env.LYNX_TRAINED_MODEL ?? path.join(root, "resources/models/lynx-moe-tiny.gguf");
+const modelPath = process.env.LYNX_TRAINED_MODEL ?? path.join(root, "resources/models/default.gguf");
 const referencePath = process.env.LYNX_TRAINED_REFERENCE ?? modelPath.replace(/\.gguf$/, ".reference.json");
 const heldoutPath = process.env.LYNX_TRAINED_HELDOUT ?? path.join(root, "tools/fidelity/heldout.json");
 
@@ -116,18 +116,22 @@ describe.skipIf(!present)("trained model (lynx-moe-tiny)", () => {
   });
 
   it("writes recognisable English", async () => {
-    const chat = engine.openChat({ sampling: greedy(24) });
-    const answer = await chat.send("Continue the verse: In the beginning God");
-    await engine.closeChat(chat.id);
-    console.log(`verse: ${answer.text}`);
-    expect(answer.text).toMatch(/created the heaven/);
-    const chat2 = engine.openChat({ sampling: greedy(40) });
-    const fortune = await chat2.send("Tell me a fortune.");
-    await engine.closeChat(chat2.id);
-    console.log(`fortune: ${fortune.text}`);
-    const words = fortune.text.toLowerCase().match(/[a-z]+/g) ?? [];
-    const common = new Set("the a an and of to you your is be will in it for with that not are all have this on by at as from or but".split(" "));
-    expect(words.length).toBeGreaterThan(4);
-    expect(words.filter((w) => common.has(w)).length).toBeGreaterThan(0);
+    // function words of the KJV and the fortunes: a model that emits noise, or a broken tokenizer, has none of them
+    const common = new Set(
+      "the a an and of to unto you your ye is be will shall in it for with that not are all have this on by at as from or but he his him they them their i my me we our god lord".split(" "),
+    );
+    const englishness = (text: string) => {
+      const words = text.toLowerCase().match(/[a-z]+/g) ?? [];
+      return { words: words.length, common: words.filter((w) => common.has(w)).length };
+    };
+    const chats = [engine.openChat({ sampling: greedy(24) }), engine.openChat({ sampling: greedy(40) })];
+    const [verse, fortune] = await Promise.all([chats[0]!.send("Continue the verse: And the LORD said unto"), chats[1]!.send("Tell me a fortune.")]);
+    await Promise.all(chats.map((chat) => engine.closeChat(chat.id)));
+    console.log(`verse: ${verse!.text}\nfortune: ${fortune!.text}`);
+    for (const text of [verse!.text, fortune!.text]) {
+      const e = englishness(text);
+      expect(e.words, text).toBeGreaterThanOrEqual(5);
+      expect(e.common / e.words, text).toBeGreaterThanOrEqual(0.2);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Writes the trained model (raw f32 tensors + manifest from train.py) as a qwen3moe GGUF with our GGUF writer,
 // including the byte-level BPE tokenizer and a ChatML chat template, and copies the reference and held-out files.
 //
-//   npx tsx tools/train-moe/export.ts --in tools/train-moe/out --out resources/models/lynx-moe-tiny.gguf
+//   npx tsx tools/train-moe/export.ts --in tools/train-moe/out --out resources/models/default.gguf
 import fs from "node:fs";
 import path from "node:path";
 import { GgufWriter } from "../gguf/writer.js";
@@ -27,7 +27,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const inDir = arg("in", "tools/train-moe/out");
-const outPath = arg("out", "resources/models/lynx-moe-tiny.gguf");
+const outPath = arg("out", "resources/models/default.gguf");
 const manifest = JSON.parse(fs.readFileSync(path.join(inDir, "weights", "manifest.json"), "utf8")) as Manifest;
 const metrics = fs.existsSync(path.join(inDir, "metrics.json")) ? JSON.parse(fs.readFileSync(path.join(inDir, "metrics.json"), "utf8")) : {};
 const c = manifest.config;

@@ -2,13 +2,13 @@
 # One-line training of Lynx Chat's bundled model: setup, data, training, export, checks.
 #   npm run train:model            (full run, ~50 minutes on 2 cores)
 #   STEPS=40 npm run train:model   (smoke run)
-# Environment: STEPS (default 1500), OUT (default tools/train-moe/out), MODEL (default resources/models/lynx-moe-tiny.gguf),
+# Environment: STEPS (default 2800, the shipped run), OUT (default tools/train-moe/out), MODEL (default resources/models/default.gguf),
 # DEADLINE_MINUTES (stop early and export the current weights; default 0 = none), EXTRA (more train.py flags).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-tools/train-moe/out}
-MODEL=${MODEL:-resources/models/lynx-moe-tiny.gguf}
-STEPS=${STEPS:-1500}
+MODEL=${MODEL:-resources/models/default.gguf}
+STEPS=${STEPS:-2800}
 PY=/usr/bin/python3   # Debian's python with python3-torch (not a pyenv python)
 
 need=()
@@ -29,5 +29,4 @@ cp "$OUT/reference.json" "${MODEL%.gguf}.reference.json"
 cp "$OUT/metrics.json" "${MODEL%.gguf}.metrics.json"
 mkdir -p tools/fidelity && cp "$OUT/heldout.json" tools/fidelity/heldout.json
 npx tsx tools/train-moe/check-tokenizer.ts "$MODEL" "$OUT/tokcheck.json"
-if [ "$MODEL" = resources/models/lynx-moe-tiny.gguf ]; then cp "$MODEL" resources/models/default.gguf; fi
 echo "done: $MODEL"
