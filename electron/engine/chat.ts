@@ -1,6 +1,6 @@
 // One chat: its history, settings and at most one generation at a time. It borrows a context sequence
 // from the pool only while it generates, so more chats can be open than the context has sequences.
-import { LlamaChatSession, TokenBias, type ChatHistoryItem, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { LlamaChatSession, TokenBias, type ChatHistoryItem, type ChatWrapper, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import {
   defaultSampling,
   type ChatId,
@@ -18,6 +18,8 @@ import type { TelemetrySampler } from "./telemetry.js";
 
 export interface ChatServices {
   model: LlamaModel;
+  /** Resolved once per model: resolving it per message cost up to a second on some templates. */
+  chatWrapper: ChatWrapper;
   /** Tokens one chat's sequence can hold. */
   contextSize: number;
   pool: SequencePool;
@@ -182,7 +184,7 @@ export class Chat {
     telemetry.bindSequence(sequenceId, this.id);
     scheduler.generationStarted();
     this.setStatus("generating");
-    const session = new LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
+    const session = new LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper: this.services.chatWrapper });
     let text = "";
     try {
       session.setChatHistory(history);

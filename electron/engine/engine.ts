@@ -1,7 +1,7 @@
 // The engine: one MoE model, one context whose sequences serve every chat, batch-aware expert selection
 // through our llama.cpp patch, and routing telemetry. No Electron here: it runs in plain Node.
 import crypto from "node:crypto";
-import type { LlamaContext, LlamaModel } from "node-llama-cpp";
+import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import {
   maxChatsLimit,
   type AggressivenessSetting,
@@ -46,6 +46,7 @@ export class LynxEngine {
   private readonly chatMap = new Map<string, Chat>();
   private readonly listeners = new Set<(event: HostEvent) => void>();
   private policyState: PolicyState;
+  private chatWrapper: ChatWrapper | undefined;
   private disposed = false;
 
   private constructor(
@@ -157,8 +158,10 @@ export class LynxEngine {
   }
 
   private chatServices() {
+    this.chatWrapper ??= resolveChatWrapper(this.model);
     return {
       model: this.model,
+      chatWrapper: this.chatWrapper,
       contextSize: this.context.contextSize,
       pool: this.pool,
       scheduler: this.scheduler,
