@@ -109,8 +109,7 @@ export class Chat {
   }
 
   async reset() {
-    this.stop();
-    await this.running?.catch(() => {});
+    await this.settle();
     this.messages = [];
     this.services.pool.forget(this.id);
     this.emitSnapshot();
@@ -118,8 +117,7 @@ export class Chat {
 
   async close() {
     this.closed = true;
-    this.stop();
-    await this.running?.catch(() => {});
+    await this.settle();
     this.services.pool.forget(this.id);
     this.services.telemetry.forgetChat(this.id);
   }
@@ -174,9 +172,7 @@ export class Chat {
       sequence = await acquiring;
     } catch {
       this.setStatus("idle");
-      const message: ChatMessage = { role: "assistant", text: "", stopReason: "aborted" };
-      this.services.emit({ type: "chat.done", chatId: this.id, message });
-      return message;
+      return this.finishAborted("");
     }
 
     const sequenceId = pool.idOf(sequence);
@@ -217,10 +213,7 @@ export class Chat {
     } catch (err) {
       if (signal.aborted) {
         // stopped before the first token (during the prompt): not an error
-        const message: ChatMessage = { role: "assistant", text, stopReason: "aborted" };
-        if (text) this.messages.push(message);
-        this.services.emit({ type: "chat.done", chatId: this.id, message });
-        return message;
+        return this.finishAborted(text);
       }
       const error = classifyGenerationError(err);
       // keep what was generated; the user's message stays so it can be edited or sent again
@@ -235,6 +228,14 @@ export class Chat {
       pool.release(sequence);
       if (!this.closed) this.setStatus("idle");
     }
+  }
+
+  /** A generation the user stopped: whatever text it produced is kept as the answer. */
+  private finishAborted(text: string): ChatMessage {
+    const message: ChatMessage = { role: "assistant", text, stopReason: "aborted" };
+    if (text) this.messages.push(message);
+    this.services.emit({ type: "chat.done", chatId: this.id, message });
+    return message;
   }
 
   private history(messages: ChatMessage[]): ChatHistoryItem[] {
