@@ -136,17 +136,18 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
       await Promise.all(previous.chats().map((chat) => chat.settle()));
       const chats = previous.chats().map((chat) => chat.snapshot());
       await previous.dispose();
+      let failure: unknown = null;
       try {
         engine = await LynxEngine.load(engineOptions(path));
       } catch (err) {
+        // the new file passed inspection but failed to load: go back to the previous model
+        failure = err;
         engine = await LynxEngine.load(engineOptions(previous.info.path));
-        for (const chat of chats) engine.restoreChat({ ...chat, status: "idle" });
-        attach();
-        throw toEngineError(err);
       }
       for (const chat of chats) engine.restoreChat({ ...chat, status: "idle" });
       engine.setAggressiveness(setting);
       attach();
+      if (failure) throw toEngineError(failure);
       emit({ type: "model.changed", model: engine.info, policy: engine.policy });
       return engine.info;
     },

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { engineBuildOptions } from "../engine/engine-build-options.js";
+import { engineBuildOptions, engineCmakeOptions } from "../engine/engine-build-options.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const source = path.join(root, "node_modules", "node-llama-cpp", "llama", "llama.cpp");
@@ -20,7 +20,8 @@ export function rawBenchBinary(log: (line: string) => void): string {
     if (result.status !== 0) throw new Error(`cmake ${args.join(" ")} failed`);
   };
   run(["-S", source, "-B", buildDir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF",
-    "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_TOOLS=ON"]);
+    "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_TOOLS=ON",
+    ...Object.entries(engineCmakeOptions).map(([name, value]) => `-D${name}=${value}`)]);
   run(["--build", buildDir, "--target", "llama-batched-bench", "--parallel", String(os.availableParallelism())]);
   return binary;
 }

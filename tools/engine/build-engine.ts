@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { engineBuildOptions, gpuFromArgs, patchedCmakeOption } from "./engine-build-options.js";
+import { engineBuildOptions, gpuFromArgs, patchedCmakeOption, patchedCmakeOptions } from "./engine-build-options.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const nlcDir = path.join(root, "node_modules", "node-llama-cpp");
@@ -123,7 +123,7 @@ function main() {
   const started = Date.now();
   runNlc(["source", "build", "--gpu", String(gpu), "--noUsageExample"], {
     ...process.env,
-    [`NODE_LLAMA_CPP_CMAKE_OPTION_${patchedCmakeOption}`]: options.patchHash,
+    ...Object.fromEntries(Object.entries(patchedCmakeOptions(options.patchHash)).map(([name, value]) => [`NODE_LLAMA_CPP_CMAKE_OPTION_${name}`, value])),
   });
   const folder = findBuildFolder(before, options.patchHash);
   fs.writeFileSync(path.join(localBuildsDir, folder, ".lynx-key"), options.key);

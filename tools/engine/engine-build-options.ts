@@ -6,6 +6,19 @@ import path from "node:path";
 /** Custom cmake option that carries the patch hash: it gives the patched build its own folder name. */
 export const patchedCmakeOption = "LYNX_MOE_SELECT";
 
+/**
+ * cmake options of every patched build besides the patch hash; they are part of the cache key.
+ * GGML_OPENMP=OFF: ggml's own thread pool, as in node-llama-cpp's prebuilt binaries. node-llama-cpp decodes on
+ * libuv's worker threads, and OpenMP keeps one team per calling thread; with it, decode at 16 chats measured about
+ * 10% slower than without it, side by side (docs/benchmarks.md).
+ */
+export const engineCmakeOptions: Readonly<Record<string, string>> = { GGML_OPENMP: "OFF" };
+
+/** Every cmake option of the patched build, as the loader must name them to find it. */
+export function patchedCmakeOptions(patchHash: string): Record<string, string> {
+  return { ...engineCmakeOptions, [patchedCmakeOption]: patchHash };
+}
+
 export type EngineGpu = false | "cuda" | "vulkan" | "metal";
 
 export interface EngineBuildOptions {
@@ -27,5 +40,6 @@ export function engineBuildOptions(root: string, gpu: EngineGpu): EngineBuildOpt
   const nlcVersion = (JSON.parse(fs.readFileSync(path.join(root, "node_modules", "node-llama-cpp", "package.json"), "utf8")) as { version: string }).version;
   const patch = fs.readFileSync(path.join(root, "patches", "llama-moe-select.diff"));
   const patchHash = crypto.createHash("sha256").update(patch).digest("hex").slice(0, 16);
-  return { nlcVersion, patchHash, gpu, key: `nlc-${nlcVersion}-patch-${patchHash}-${gpu === false ? "cpu" : gpu}-${process.platform}-${process.arch}` };
+  const optionsHash = crypto.createHash("sha256").update(JSON.stringify(engineCmakeOptions)).digest("hex").slice(0, 8);
+  return { nlcVersion, patchHash, gpu, key: `nlc-${nlcVersion}-patch-${patchHash}-opts-${optionsHash}-${gpu === false ? "cpu" : gpu}-${process.platform}-${process.arch}` };
 }

@@ -144,6 +144,74 @@ function useStoreDrawing(draw: (state: AppState) => void, changed: (a: AppState,
   }, [store, ...deps]);
 }
 
+/** Tooltip text for the cell under the pointer, from what was last drawn. */
+function cellPointer(tip: ReturnType<typeof useTooltip>, describe: (cell: { layer: number; expert: number }) => string | null, g: () => Geometry | null) {
+  return (e: React.MouseEvent<HTMLCanvasElement>) => {
+    const geometry = g();
+    const rect = e.currentTarget.getBoundingClientRect();
+    const x = e.clientX - rect.left;
+    const y = e.clientY - rect.top;
+    const cell = geometry ? cellAt(geometry, x, y) : null;
+    const text = cell ? describe(cell) : null;
+    if (text === null) return tip.hide();
+    tip.show(text, x, y, rect.width);
+  };
+}
+
+interface HeatmapPanelProps {
+  title: string;
+  testId: string;
+  ariaLabel: string;
+  /** shown instead of the map for dense models */
+  denseHint: string;
+  applicable: boolean;
+  paused: boolean;
+  onPause: (paused: boolean) => void;
+  wrapRef: React.Ref<HTMLDivElement>;
+  canvasRef: React.Ref<HTMLCanvasElement>;
+  infoRef: React.Ref<HTMLSpanElement>;
+  summaryRef: React.Ref<HTMLParagraphElement>;
+  tip: ReturnType<typeof useTooltip>;
+  onMove: (e: React.MouseEvent<HTMLCanvasElement>) => void;
+  /** legend and controls under the map */
+  children: React.ReactNode;
+}
+
+/** The frame both heatmaps share: title, pause, info line, canvas with tooltip, screen-reader summary. */
+function HeatmapPanel(p: HeatmapPanelProps) {
+  const titleId = useId();
+  const summaryId = useId();
+  return (
+    <section className="panel heatmap-panel" aria-labelledby={titleId}>
+      <header className="panel-header">
+        <h2 id={titleId}>{p.title}</h2>
+        <label className="toggle small">
+          <input type="checkbox" checked={p.paused} onChange={(e) => p.onPause(e.target.checked)} />
+          Pause
+        </label>
+      </header>
+      {!p.applicable && <p className="hint">{p.denseHint}</p>}
+      <p className="hint" aria-hidden="true" hidden={!p.applicable}>
+        <span ref={p.infoRef} />
+      </p>
+      <div className="heatmap-wrap" ref={p.wrapRef} hidden={!p.applicable}>
+        <canvas
+          ref={p.canvasRef}
+          role="img"
+          aria-label={p.ariaLabel}
+          aria-describedby={summaryId}
+          data-testid={p.testId}
+          onMouseMove={p.onMove}
+          onMouseLeave={p.tip.hide}
+        />
+        <div className="heat-tooltip" ref={p.tip.ref} hidden role="tooltip" />
+      </div>
+      {p.children}
+      <p className="sr-only" id={summaryId} ref={p.summaryRef} data-testid={`${p.testId}-summary`} />
+    </section>
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Per-chat heatmap: layers x experts, counts of this chat's recent tokens.
 
@@ -164,7 +232,6 @@ export function ChatHeatmap() {
   const [paused, setPaused] = useState(false);
   const tip = useTooltip();
   const theme = useApp((s) => s.ui.theme);
-  const summaryId = useId();
   const applicable = useApp((s) => s.model.info?.isMoE !== false);
 
   useStoreDrawing(
@@ -258,62 +325,33 @@ export function ChatHeatmap() {
     drawLegend(c, "viridis");
   }, [theme]);
 
-  const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
+  const onMove = cellPointer(tip, (cell) => {
     const { g, counts, frame } = last.current;
-    if (!g || !frame) return tip.hide();
-    const rect = e.currentTarget.getBoundingClientRect();
-    const x = e.clientX - rect.left;
-    const y = e.clientY - rect.top;
-    const cell = cellAt(g, x, y);
-    if (!cell) return tip.hide();
+    if (!g || !frame) return null;
+    if (frame.moeLayers[cell.layer] === 0) return `Layer ${cell.layer} (dense, no experts)`;
     const count = counts ? (counts[cell.layer * g.cols + cell.expert] ?? 0) : 0;
     let layerTotal = 0;
     if (counts) for (let i = 0; i < g.cols; i++) layerTotal += counts[cell.layer * g.cols + i] ?? 0;
     const share = layerTotal > 0 ? count / layerTotal : 0;
-    const dense = frame.moeLayers[cell.layer] === 0;
-    tip.show(
-      dense
-        ? `Layer ${cell.layer} (dense, no experts)`
-        : `Layer ${cell.layer} · expert ${cell.expert}\ncount ${count} · share ${(share * 100).toFixed(1)}% of layer`,
-      x,
-      y,
-      rect.width,
-    );
-  };
+    return `Layer ${cell.layer} · expert ${cell.expert}\ncount ${count} · share ${(share * 100).toFixed(1)}% of layer`;
+  }, () => last.current.g);
 
   return (
-    <section className="panel heatmap-panel" aria-labelledby="chat-heatmap-title">
-      <header className="panel-header">
-        <h2 id="chat-heatmap-title">Experts used by this chat</h2>
-        <label className="toggle small">
-          <input type="checkbox" checked={paused} onChange={(e) => setPaused(e.target.checked)} />
-          Pause
-        </label>
-      </header>
-      {!applicable && <p className="hint">Dense model: every token uses the same weights, so there are no experts to show.</p>}
-      <p className="hint" aria-hidden="true" hidden={!applicable}>
-        <span ref={infoRef} />
-      </p>
-      <div className="heatmap-wrap" ref={wrapRef} hidden={!applicable}>
-        <canvas
-          ref={canvasRef}
-          role="img"
-          aria-label="Per-chat expert heatmap: layers by experts, colour is how often this chat's recent tokens chose the expert"
-          aria-describedby={summaryId}
-          data-testid="heatmap-chat"
-          onMouseMove={onMove}
-          onMouseLeave={tip.hide}
-        />
-        <div className="heat-tooltip" ref={tip.ref} hidden role="tooltip" />
-      </div>
+    <HeatmapPanel
+      title="Experts used by this chat"
+      testId="heatmap-chat"
+      ariaLabel="Per-chat expert heatmap: layers by experts, colour is how often this chat's recent tokens chose the expert"
+      denseHint="Dense model: every token uses the same weights, so there are no experts to show."
+      {...{ applicable, paused, wrapRef, canvasRef, infoRef, summaryRef, tip, onMove }}
+      onPause={setPaused}
+    >
       <div className="legend" aria-hidden="true" hidden={!applicable}>
         <span>0</span>
         <canvas ref={legendRef} className="legend-bar" width={160} height={10} />
         <span ref={legendMaxRef}>0</span>
         <span className="legend-caption">selections in the recent window (viridis)</span>
       </div>
-      <p className="sr-only" id={summaryId} ref={summaryRef} data-testid="heatmap-chat-summary" />
-    </section>
+    </HeatmapPanel>
   );
 }
 
@@ -388,7 +426,6 @@ export function BatchHeatmap() {
   const theme = useApp((s) => s.ui.theme);
   const applicable = useApp((s) => s.model.info?.isMoE !== false);
   const tip = useTooltip();
-  const summaryId = useId();
 
   useStoreDrawing(
     (state) => {
@@ -474,53 +511,29 @@ export function BatchHeatmap() {
     [width, paused, back, theme],
   );
 
-  const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
+  const onMove = cellPointer(tip, (cell) => {
     const { g, batch, frame } = last.current;
-    if (!g || !frame) return tip.hide();
-    const rect = e.currentTarget.getBoundingClientRect();
-    const x = e.clientX - rect.left;
-    const y = e.clientY - rect.top;
-    const cell = cellAt(g, x, y);
-    if (!cell) return tip.hide();
-    if (frame.moeLayers[cell.layer] === 0) return tip.show(`Layer ${cell.layer} (dense, no experts)`, x, y, rect.width);
+    if (!g || !frame) return null;
+    if (frame.moeLayers[cell.layer] === 0) return `Layer ${cell.layer} (dense, no experts)`;
     const s = batch ? (batch.map[cell.layer * g.cols + cell.expert] ?? 0) : 0;
     const b = batch?.before[cell.layer] ?? 0;
     const a = batch?.after[cell.layer] ?? 0;
     const size = batch?.size ?? 0;
-    tip.show(
+    return (
       `Layer ${cell.layer} · expert ${cell.expert}: ${STATE_LABEL[s]}\nlayer: ${b} → ${a} distinct experts for ${size} token${size === 1 ? "" : "s"}` +
-        (b > 0 ? ` (share kept ${((a / b) * 100).toFixed(0)}%)` : ""),
-      x,
-      y,
-      rect.width,
+      (b > 0 ? ` (share kept ${((a / b) * 100).toFixed(0)}%)` : "")
     );
-  };
+  }, () => last.current.g);
 
   return (
-    <section className="panel heatmap-panel" aria-labelledby="batch-heatmap-title">
-      <header className="panel-header">
-        <h2 id="batch-heatmap-title">Latest decode batch</h2>
-        <label className="toggle small">
-          <input type="checkbox" checked={paused} onChange={(e) => setPaused(e.target.checked)} />
-          Pause
-        </label>
-      </header>
-      {!applicable && <p className="hint">Dense model: pruning does not apply.</p>}
-      <p className="hint" aria-hidden="true" hidden={!applicable}>
-        <span ref={infoRef} />
-      </p>
-      <div className="heatmap-wrap" ref={wrapRef} hidden={!applicable}>
-        <canvas
-          ref={canvasRef}
-          role="img"
-          aria-label="Per-batch expert map: for each layer the experts the batch asked for, kept ones filled, pruned ones hatched red; bars on the right compare distinct experts before and after selection"
-          aria-describedby={summaryId}
-          data-testid="heatmap-batch"
-          onMouseMove={onMove}
-          onMouseLeave={tip.hide}
-        />
-        <div className="heat-tooltip" ref={tip.ref} hidden role="tooltip" />
-      </div>
+    <HeatmapPanel
+      title="Latest decode batch"
+      testId="heatmap-batch"
+      ariaLabel="Per-batch expert map: for each layer the experts the batch asked for, kept ones filled, pruned ones hatched red; bars on the right compare distinct experts before and after selection"
+      denseHint="Dense model: pruning does not apply."
+      {...{ applicable, paused, wrapRef, canvasRef, infoRef, summaryRef, tip, onMove }}
+      onPause={setPaused}
+    >
       <div className="legend batch-legend" aria-hidden="true" hidden={!applicable}>
         <span className="swatch kept" /> kept
         <span className="swatch rerouted" /> re-routed
@@ -542,8 +555,7 @@ export function BatchHeatmap() {
         />
         <span className="hint">{back === 0 ? "newest" : `−${back}`}</span>
       </label>
-      <p className="sr-only" id={summaryId} ref={summaryRef} data-testid="heatmap-batch-summary" />
-    </section>
+    </HeatmapPanel>
   );
 }
 
