@@ -11,7 +11,7 @@ import type { PolicySpec } from "../../electron/api/contract.js";
 import { physicalCores } from "../../electron/engine/load-llama.js";
 import { resolvePolicy } from "../../electron/engine/policy.js";
 import { benchModelNames } from "./bench-models.js";
-import { measureLimits, type MachineLimits } from "./limits.js";
+import { measureKernelRoof, measureLimits, type KernelRoof, type MachineLimits } from "./limits.js";
 import { modelCosts, stepCosts, uniformDistinct, type ModelCosts } from "./model-costs.js";
 import { rawBenchBinary, runRawBench, type RawResult } from "./raw-llama.js";
 import type { ConfigInput, ConfigResult, ConfigResults } from "./run-config.js";
@@ -135,10 +135,19 @@ async function main() {
   const rows: Row[] = [];
   const ratios: Record<string, Record<string, number | null>> = {};
   const costsByModel: Record<string, ModelCosts> = {};
+  let kernel: KernelRoof | null = null;
   for (const name of models) {
     const file = ensureModel(name);
     const costs = await modelCosts(file);
     costsByModel[name] = costs;
+    if (name === models[0] && costs.expertShape) {
+      try {
+        kernel = measureKernelRoof(threads, costs.expertShape[1], costs.expertShape[0]);
+        log(`ggml's Q8_0 expert kernel (${kernel.rows}x${kernel.cols}, k=8, one token): ${kernel.cachedGBps} GB/s of weights from cache (${kernel.cachedGFlops} GFLOP/s), ${kernel.streamedGBps} GB/s from memory`);
+      } catch (err) {
+        log(`kernel roof not measured: ${(err as Error).message}`);
+      }
+    }
     for (const batch of batches) {
       // a single chat is never pruned (decode batches of one token are left alone), so B=1 runs no policy but off
       const configs = configsFor(costs, quick, name).filter((c) => !(batch === 1 && !["stock", "off", "off-split"].includes(c.name)));
@@ -168,7 +177,7 @@ async function main() {
       }
       const names = [...configs.map((c) => c.name), ...(rawBinary ? ["raw"] : [])];
       const rates = (config: string) => perRound.map((r) => r[config]?.tokensPerSecond ?? []);
-      ratios[`${name} B=${batch}`] = Object.fromEntries(names.filter((c) => c !== "off").map((c) => [`${c}/off`, pairedRatio(rates(c), rates("off"), policies.some((p) => p.name === c))]));
+      ratios[`${name} B=${batch}`] = Object.fromEntries(names.filter((c) => c !== "off" && c !== "raw").map((c) => [`${c}/off`, pairedRatio(rates(c), rates("off"), policies.some((p) => p.name === c))]));
       ratios[`${name} B=${batch}`]!["off-split/stock"] = pairedRatio(rates("off-split"), rates("stock"), false);
       ratios[`${name} B=${batch}`]!["off/raw"] = pairedRatio(rates("off"), rates("raw"), false);
       const offDistinct = mean(perRound.map((r) => r.off?.distinctAfter ?? 0).filter((d) => d > 0));
@@ -222,7 +231,7 @@ async function main() {
     engineVsRawB16: ratios[main128]?.["off/raw"] ?? null,
     rooflineOffB1: round3(find(models[0]!, "off", 1)?.rooflineFraction),
   };
-  const report = { date: new Date().toISOString(), machine: machineDescription(), threads, tokens, repeats, rounds, quick, limits, costs: costsByModel, rows, ratios, summary, seconds: (Date.now() - started) / 1000 };
+  const report = { date: new Date().toISOString(), machine: machineDescription(), threads, tokens, repeats, rounds, quick, limits, kernel, costs: costsByModel, rows, ratios, summary, seconds: (Date.now() - started) / 1000 };
   if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 2));
   if (!values["no-docs"]) writeDocs(report, quick);
   process.stdout.write(markdownTable(rows) + "\n");
@@ -281,6 +290,7 @@ interface Report {
   rounds: number;
   quick: boolean;
   limits: MachineLimits;
+  kernel: KernelRoof | null;
   costs: Record<string, ModelCosts>;
   rows: Row[];
   ratios: Record<string, Record<string, number | null>>;
@@ -320,10 +330,10 @@ function writeDocs(report: Report, quick: boolean) {
     markersOnly: true,
     points: report.rows.filter((r) => `${r.model}/${r.config}` === key).map((r) => [r.flopsPerStep / r.bytesPerStep, r.achievedGFlops] as [number, number]),
   }));
-  fs.writeFileSync(path.join(dir, `roofline${suffix}.svg`), lineChart({ title: "roofline (each point: one model/config at one B)", xLabel: "FLOP per byte of weights", yLabel: "GFLOP/s", series: points, logX: true, logY: true, width: 860, lines: [{ name: `roof: ${bw} GB/s, ${peak} GFLOP/s`, points: roof }] }));
+  fs.writeFileSync(path.join(dir, `roofline${suffix}.svg`), lineChart({ title: "roofline (each point: one model/config at one B)", xLabel: "FLOP per byte of weights", yLabel: "GFLOP/s", series: points, logX: true, logY: true, width: 860, lines: [{ name: `roof: ${bw} GB/s, ${peak} GFLOP/s`, points: roof }, ...(report.kernel ? [{ name: `ggml Q8_0 expert kernel from cache: ${report.kernel.cachedGFlops} GFLOP/s`, points: [[lo, report.kernel.cachedGFlops], [hi, report.kernel.cachedGFlops]] as Array<[number, number]> }] : [])] }));
   fs.writeFileSync(path.join(dir, `latest${suffix}.json`), JSON.stringify(report, null, 2));
   const ratioLines = Object.entries(report.ratios).map(([key, r]) => `- ${key}: ${Object.entries(r).map(([k, v]) => `${k} ${v ?? "-"}`).join(", ")}`);
-  fs.writeFileSync(path.join(dir, `latest${suffix}.md`), `# Benchmark run ${report.date}\n\n${report.machine}; ${report.threads} threads; ${report.tokens} tokens x ${report.repeats} repeats x ${report.rounds} rounds; ${report.seconds.toFixed(0)} s.\n\nMachine limits: streaming read ${bw} GB/s, fp32 FMA ${peak} GFLOP/s.\n\n${markdownTable(report.rows)}\n\nPaired ratios (median of side-by-side ratios):\n\n${ratioLines.join("\n")}\n\nSummary: \`${JSON.stringify(report.summary)}\`\n`);
+  fs.writeFileSync(path.join(dir, `latest${suffix}.md`), `# Benchmark run ${report.date}\n\n${report.machine}; ${report.threads} threads; ${report.tokens} tokens x ${report.repeats} repeats x ${report.rounds} rounds; ${report.seconds.toFixed(0)} s.\n\nMachine limits: streaming read ${bw} GB/s, fp32 FMA ${peak} GFLOP/s.${report.kernel ? ` ggml's Q8_0 expert kernel (${report.kernel.rows}x${report.kernel.cols}, k=8, one token): ${report.kernel.cachedGBps} GB/s of weights from cache (${report.kernel.cachedGFlops} GFLOP/s), ${report.kernel.streamedGBps} GB/s from memory.` : ""}\n\n${markdownTable(report.rows)}\n\nPaired ratios (median of side-by-side ratios):\n\n${ratioLines.join("\n")}\n\nSummary: \`${JSON.stringify(report.summary)}\`\n`);
 }
 
 main().catch((err) => {

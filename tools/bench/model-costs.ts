@@ -13,6 +13,8 @@ export interface ModelCosts {
   /** multiply-adds per token outside the experts, and per expert */
   denseParams: number;
   expertParams: number;
+  /** shape of one expert's up projection: columns (model width) x rows (expert ff) */
+  expertShape: [cols: number, rows: number] | null;
 }
 
 const expertTensor = /^blk\.\d+\.ffn_(gate|up|down|gate_up)_exps\.weight$/;
@@ -28,6 +30,7 @@ export async function modelCosts(path: string): Promise<ModelCosts> {
   let expertBytesAll = 0;
   let expertParamsAll = 0;
   const layers = new Set<string>();
+  let expertShape: [number, number] | null = null;
   for (const t of info.tensorInfo ?? []) {
     const bytes = tensorBytes(GgmlType[t.ggmlType] ?? "", t.dimensions) ?? 0;
     const params = t.dimensions.reduce<number>((n, d) => n * Number(d), 1);
@@ -35,6 +38,7 @@ export async function modelCosts(path: string): Promise<ModelCosts> {
       expertBytesAll += bytes;
       expertParamsAll += params;
       layers.add(t.name.split(".")[1]!);
+      if (!expertShape && t.name.endsWith("ffn_up_exps.weight")) expertShape = [Number(t.dimensions[0]), Number(t.dimensions[1])];
     } else if (t.name !== "token_embd.weight") {
       // the embedding table is only gathered (B rows), everything else is read in full every step
       denseBytes += bytes;
@@ -50,6 +54,7 @@ export async function modelCosts(path: string): Promise<ModelCosts> {
     expertsPerToken,
     denseParams,
     expertParams: moeLayers && experts ? expertParamsAll / moeLayers / experts : 0,
+    expertShape,
   };
 }
 

@@ -19,7 +19,9 @@ export function rawBenchBinary(log: (line: string) => void): string {
     const result = spawnSync("cmake", args, { stdio: ["ignore", "inherit", "inherit"] });
     if (result.status !== 0) throw new Error(`cmake ${args.join(" ")} failed`);
   };
-  run(["-S", source, "-B", buildDir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF",
+  // Ninja where it is installed, cmake's default generator otherwise
+  const generator = spawnSync("ninja", ["--version"]).status === 0 ? ["-G", "Ninja"] : [];
+  run(["-S", source, "-B", buildDir, ...generator, "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF",
     "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_TOOLS=ON",
     ...Object.entries(engineCmakeOptions).map(([name, value]) => `-D${name}=${value}`)]);
   run(["--build", buildDir, "--target", "llama-batched-bench", "--parallel", String(os.availableParallelism())]);
