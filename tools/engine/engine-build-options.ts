@@ -9,8 +9,8 @@ export const patchedCmakeOption = "LYNX_MOE_SELECT";
 /**
  * cmake options of every patched build besides the patch hash; they are part of the cache key.
  * GGML_OPENMP=OFF: ggml's own thread pool, as in node-llama-cpp's prebuilt binaries. node-llama-cpp decodes on
- * libuv's worker threads, and OpenMP keeps one team per calling thread; with it, decode at 16 chats measured about
- * 10% slower than without it, side by side (docs/benchmarks.md).
+ * libuv's worker threads, and OpenMP keeps one team per calling thread; with it, our build ran at 0.70-0.73 of the
+ * prebuilt binaries at 16 chats, without it at 0.98-1.11 (docs/benchmarks.md).
  */
 export const engineCmakeOptions: Readonly<Record<string, string>> = { GGML_OPENMP: "OFF" };
 
