@@ -15,6 +15,7 @@ import { measureKernelRoof, measureLimits, type KernelRoof, type MachineLimits }
 import { modelCosts, stepCosts, uniformDistinct, type ModelCosts } from "./model-costs.js";
 import { rawBenchBinary, runRawBench, type RawResult } from "./raw-llama.js";
 import type { ConfigInput, ConfigResult, ConfigResults } from "./run-config.js";
+import { mean, median } from "./stats.js";
 import { lineChart } from "./svg-plot.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -93,11 +94,6 @@ function ensureModel(name: string) {
   const r = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "tools/fixtures/generate.ts"), "--bench", "--only", name], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
   if (r.status !== 0 || !fs.existsSync(file)) throw new Error(`cannot generate ${name}`);
   return file;
-}
-
-function median(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : 0;
 }
 
 async function main() {
@@ -241,8 +237,6 @@ async function main() {
 function round3(x: number | undefined) {
   return x === undefined ? null : Number(x.toFixed(3));
 }
-
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 /**
  * Median of side-by-side ratios a/b. `a` and `b` hold each round's rates (one per repetition). Policies of one

@@ -9,6 +9,7 @@ import { BatchScheduler } from "../../electron/engine/batch-scheduler.js";
 import { LynxEngine } from "../../electron/engine/engine.js";
 import { Counter } from "../../electron/engine/native/moe-select-api.js";
 import { RoutingRecorder } from "../../electron/engine/routing-recorder.js";
+import { mean, percentile } from "./stats.js";
 
 export interface ConfigInput {
   build: "engine" | "stock";
@@ -43,10 +44,6 @@ export type ConfigResults = Record<string, ConfigResult>;
 const prompts = ["Tell me a story about", "The history of the", "Once upon a time", "In a distant galaxy", "The recipe for",
   "A poem about the sea", "Explain how a", "The best way to", "My favourite book is", "The weather today",
   "Scientists have found", "The city of", "A letter to", "The rules of chess", "How to build a", "The meaning of"];
-
-function percentile(sorted: number[], p: number) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0;
-}
 
 function banEndOfGeneration(model: LlamaModel) {
   const bias = new TokenBias(model.tokenizer);
@@ -119,8 +116,6 @@ interface Accumulator {
   counters: number[] | null;
 }
 
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
 function finish(acc: Accumulator, fullBatchShare: number | null): ConfigResult {
   acc.gaps.sort((a, b) => a - b);
   const routed = acc.counters?.[Counter.routed] ?? 0;
@@ -136,6 +131,17 @@ function finish(acc: Accumulator, fullBatchShare: number | null): ConfigResult {
     massRetained: routed ? acc.counters![Counter.massRetained]! / routed : null,
   };
 }
+
+/** Adds one generation's steady-state rate, token gaps and time outside decode. */
+function recordGeneration(acc: Accumulator, times: number[][], timer: ReturnType<typeof decodeTimer>) {
+  const m = measure(times);
+  acc.rates.push(m.tokensPerSecond);
+  acc.gaps.push(...m.gaps);
+  const outside = timer.window(m.start, m.end);
+  if (outside !== null) acc.outside.push(outside);
+}
+
+const fullBatchShare = (stats: BatchScheduler["stats"]) => (stats.decodeSteps ? stats.fullSteps / stats.decodeSteps : null);
 
 const newAccumulator = (): Accumulator => ({ rates: [], gaps: [], outside: [], before: [], after: [], counters: null });
 
@@ -166,11 +172,7 @@ async function runEngine(input: ConfigInput): Promise<ConfigResults> {
       const chats = Array.from({ length: input.batch }, () => engine.openChat({ sampling }));
       const times = await generate((i, onToken) => chats[i]!.send(prompts[(i + r) % prompts.length]!, { ignoreEos: true, onToken }), input.batch);
       await Promise.all(chats.map((c) => engine.closeChat(c.id)));
-      const m = measure(times);
-      acc.rates.push(m.tokensPerSecond);
-      acc.gaps.push(...m.gaps);
-      const outside = timer.window(m.start, m.end);
-      if (outside !== null) acc.outside.push(outside);
+      recordGeneration(acc, times, timer);
       if (recorder) {
         recorder.stop();
         const layers = recorder.summary(input.batch).layers;
@@ -181,10 +183,9 @@ async function runEngine(input: ConfigInput): Promise<ConfigResults> {
       acc.counters = acc.counters ? acc.counters.map((v, i) => v + delta[i]!) : delta;
     }
   }
-  const stats = engine.scheduler.stats;
-  const fullBatchShare = stats.decodeSteps ? stats.fullSteps / stats.decodeSteps : null;
+  const share = fullBatchShare(engine.scheduler.stats);
   await engine.dispose();
-  return Object.fromEntries(input.policies.map((p) => [p.name, finish(accumulators.get(p.name)!, fullBatchShare)]));
+  return Object.fromEntries(input.policies.map((p) => [p.name, finish(accumulators.get(p.name)!, share)]));
 }
 
 async function runStock(input: ConfigInput): Promise<ConfigResults> {
@@ -208,20 +209,16 @@ async function runStock(input: ConfigInput): Promise<ConfigResults> {
     }, input.batch);
     sessions.forEach((s) => s.dispose({ disposeSequence: false }));
     for (const s of sequences) await s.clearHistory();
-    const m = measure(times);
-    const outside = timer.window(m.start, m.end);
-    if (!record) return;
-    acc.rates.push(m.tokensPerSecond);
-    acc.gaps.push(...m.gaps);
-    if (outside !== null) acc.outside.push(outside);
+    if (record) recordGeneration(acc, times, timer);
+    else timer.window(0, 0); // the warm-up's decodes are not measured
   };
   await runOnce(0, 4, false);
   scheduler.resetStats();
   for (let r = 0; r < input.repeats; r++) await runOnce(r, input.tokens, true);
-  const fullBatchShare = scheduler.stats.decodeSteps ? scheduler.stats.fullSteps / scheduler.stats.decodeSteps : null;
+  const share = fullBatchShare(scheduler.stats);
   await context.dispose();
   await model.dispose();
-  return { [input.policies[0]?.name ?? "stock"]: finish(acc, fullBatchShare) };
+  return { [input.policies[0]?.name ?? "stock"]: finish(acc, share) };
 }
 
 async function main() {
