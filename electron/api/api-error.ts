@@ -19,6 +19,9 @@ export const engineErrorCodes: readonly EngineErrorCode[] = [
   "CHAT_NOT_FOUND",
   "CHAT_BUSY",
   "INVALID_INPUT",
+  "STORE_LOCKED",
+  "STORE_UNSUPPORTED_VERSION",
+  "STORE_IO",
   "INTERNAL",
 ];
 

@@ -12,6 +12,35 @@ export interface ChatMessage {
   text: string;
   /** Set on assistant messages that were stopped by the user or cut by a limit. */
   stopReason?: StopReason;
+  /** When the message was written (ms since the epoch). */
+  createdAt?: number;
+  /** Answers: what generating it cost. */
+  stats?: AnswerStats;
+  /** An answer cut short by a crash or a shutdown while it streamed: the text is what was saved. */
+  interrupted?: boolean;
+}
+
+/** Per-answer statistics, kept with the message in the chat store. */
+export interface AnswerStats {
+  /** Tokens generated. */
+  tokens: number;
+  /** From the request (queue wait and prompt processing included) to the first generated token. */
+  timeToFirstTokenMs: number;
+  /** Tokens after the first per second of decoding. */
+  tokensPerSecond: number;
+  /** From the request to the last token. */
+  durationMs: number;
+  /** The pruning in effect when the answer started. */
+  pruning: { setting: AggressivenessSetting; effective: PolicySpec; description: string };
+  /** Decode steps of this answer (tokens after the first) and how many of them were batched with other chats. */
+  decodeSteps: number;
+  batchedSteps: number;
+  /**
+   * Distinct experts per MoE layer per decode step, averaged over the answer's decode steps: what plain top-k
+   * would read and what was read after batch-aware selection. 0 for dense models.
+   */
+  expertsBefore: number;
+  expertsAfter: number;
 }
 
 export type StopReason = "eos" | "maxTokens" | "aborted" | "contextFull" | "error";
@@ -158,6 +187,10 @@ export type HostEvent =
   | { type: "chat.snapshot"; chat: ChatSnapshot }
   | { type: "chat.closed"; chatId: ChatId }
   | { type: "model.changed"; model: ModelInfo; policy: PolicyState }
+  /** The stored chats changed (created, renamed, deleted, answered): a history list should refresh. */
+  | { type: "history.changed" }
+  /** The chat store repaired or skipped something when it opened (shown once in the UI). */
+  | { type: "store.notice"; notices: StoreNotice[] }
   | { type: "host.error"; code: EngineErrorCode; message: string };
 
 export type EngineErrorCode =
@@ -171,6 +204,9 @@ export type EngineErrorCode =
   | "CHAT_NOT_FOUND"
   | "CHAT_BUSY"
   | "INVALID_INPUT"
+  | "STORE_LOCKED"
+  | "STORE_UNSUPPORTED_VERSION"
+  | "STORE_IO"
   | "INTERNAL";
 
 /**
@@ -194,9 +230,74 @@ export interface LynxApi {
   closeChat(chatId: ChatId): Promise<void>;
   getPolicy(): Promise<PolicyState>;
   setPolicy(setting: AggressivenessSetting): Promise<PolicyState>;
+  /** Stored chats, newest first; `search` matches titles and message text (case-insensitive). */
+  listHistory(query?: HistoryQuery): Promise<ChatSummary[]>;
+  /** Opens a stored chat in a tab (its context is rebuilt from its messages on the next send). */
+  reopenChat(chatId: ChatId): Promise<ChatSnapshot>;
+  /** Removes a chat from the store (and closes its tab). */
+  deleteChat(chatId: ChatId): Promise<void>;
+  exportChat(chatId: ChatId, format: ExportFormat): Promise<ChatExport>;
+  getAppSettings(): Promise<AppSettings>;
+  updateAppSettings(settings: Partial<AppSettingsUpdate>): Promise<AppSettings>;
+  /** Where chats are kept, and what the store repaired when it opened. */
+  getStorageInfo(): Promise<StorageInfo>;
   /** Electron only: shows a file dialog; web mode rejects. */
   openModelDialog?(): Promise<ModelInfo | null>;
   subscribe(onEvent: (event: HostEvent) => void, onTelemetry: (frame: TelemetryFrame) => void): () => void;
+}
+
+export interface HistoryQuery {
+  search?: string;
+  limit?: number;
+}
+
+export interface ChatSummary {
+  id: ChatId;
+  title: string;
+  createdAt: number;
+  updatedAt: number;
+  messageCount: number;
+  /** The start of the last message. */
+  preview: string;
+  /** Open in a tab now. */
+  open: boolean;
+}
+
+export type ExportFormat = "markdown" | "json";
+
+export interface ChatExport {
+  fileName: string;
+  mimeType: string;
+  content: string;
+}
+
+export type ThemeSetting = "light" | "dark" | "system";
+
+export interface AppSettings {
+  pruning: AggressivenessSetting;
+  /** Applied at the next start (the context is created with this many sequences). */
+  maxChats: number | null;
+  threads: number | null;
+  theme: ThemeSetting;
+  lastModel: string | null;
+  /** Newest first. */
+  recentModels: string[];
+}
+
+/** What the renderer may change directly (the pruning goes through setPolicy, the model through opening one). */
+export type AppSettingsUpdate = Pick<AppSettings, "maxChats" | "threads" | "theme">;
+
+export interface StoreNotice {
+  kind: "repaired" | "skipped" | "rebuilt";
+  chatId?: ChatId;
+  message: string;
+}
+
+export interface StorageInfo {
+  /** null when nothing is saved (a host started without a data folder). */
+  dataDir: string | null;
+  formatVersion: number;
+  notices: StoreNotice[];
 }
 
 export const maxChatsLimit = 16;

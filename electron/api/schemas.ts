@@ -7,7 +7,10 @@ import {
   maxChatsLimit,
   maxMessageLength,
   type AggressivenessSetting,
+  type AppSettingsUpdate,
   type ChatSettings,
+  type ExportFormat,
+  type HistoryQuery,
   type LynxApi,
   type SamplingOptions,
 } from "./contract.js";
@@ -67,6 +70,26 @@ export const aggressivenessSettingSchema = z.discriminatedUnion("mode", [
   z.object({ mode: z.literal("budget"), experts: z.number().int().min(1).max(maxBudgetExperts) }).strict(),
 ]) satisfies z.ZodType<AggressivenessSetting>;
 
+export const maxSearchLength = 200;
+export const maxHistoryLimit = 1000;
+
+export const historyQuerySchema = z
+  .object({
+    search: z.string().max(maxSearchLength).optional(),
+    limit: z.number().int().min(1).max(maxHistoryLimit).optional(),
+  })
+  .strict() satisfies z.ZodType<HistoryQuery>;
+
+export const exportFormatSchema = z.enum(["markdown", "json"]) satisfies z.ZodType<ExportFormat>;
+
+export const appSettingsUpdateSchema = z
+  .object({
+    maxChats: z.number().int().min(1).max(maxChatsLimit).nullable().optional(),
+    threads: z.number().int().min(1).max(1024).nullable().optional(),
+    theme: z.enum(["light", "dark", "system"]).optional(),
+  })
+  .strict() satisfies z.ZodType<Partial<AppSettingsUpdate>>;
+
 /** Argument tuples of every request/response method of LynxApi (subscribe is a stream, not a call). */
 export const apiArgSchemas = {
   getModel: z.tuple([]),
@@ -83,6 +106,13 @@ export const apiArgSchemas = {
   getPolicy: z.tuple([]),
   setPolicy: z.tuple([aggressivenessSettingSchema]),
   openModelDialog: z.tuple([]),
+  listHistory: z.tuple([historyQuerySchema.optional()]),
+  reopenChat: z.tuple([chatIdSchema]),
+  deleteChat: z.tuple([chatIdSchema]),
+  exportChat: z.tuple([chatIdSchema, exportFormatSchema]),
+  getAppSettings: z.tuple([]),
+  updateAppSettings: z.tuple([appSettingsUpdateSchema]),
+  getStorageInfo: z.tuple([]),
 } as const;
 
 export type ApiMethod = keyof typeof apiArgSchemas;
@@ -108,6 +138,13 @@ const schemasMatchApi: SchemaMatchesApi = {
   getPolicy: true,
   setPolicy: true,
   openModelDialog: true,
+  listHistory: true,
+  reopenChat: true,
+  deleteChat: true,
+  exportChat: true,
+  getAppSettings: true,
+  updateAppSettings: true,
+  getStorageInfo: true,
 };
 void schemasMatchApi;
 // And every callable method has a schema.

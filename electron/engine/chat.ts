@@ -3,14 +3,17 @@
 import { LlamaChatSession, TokenBias, type ChatHistoryItem, type ChatWrapper, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import {
   defaultSampling,
+  type AnswerStats,
   type ChatId,
   type ChatMessage,
   type ChatSettings,
   type ChatSnapshot,
   type ChatStatus,
   type HostEvent,
+  type PolicyState,
   type StopReason,
 } from "../api/contract.js";
+import type { AnswerRoutingMeter, RoutingMark } from "./answer-routing.js";
 import type { BatchScheduler } from "./batch-scheduler.js";
 import { EngineError, toEngineError } from "./errors.js";
 import type { SequencePool } from "./sequence-pool.js";
@@ -25,7 +28,21 @@ export interface ChatServices {
   pool: SequencePool;
   scheduler: BatchScheduler;
   telemetry: TelemetrySampler;
+  /** Per-answer routing figures (experts read per decode step). */
+  routing: AnswerRoutingMeter;
+  /** The pruning in effect, recorded with each answer. */
+  policy(): PolicyState;
   emit(event: HostEvent): void;
+}
+
+/** What one generation measures for its answer's statistics. */
+interface AnswerMeter {
+  requestedAt: number;
+  firstTokenAt: number | null;
+  lastTokenAt: number;
+  tokens: number;
+  routing: RoutingMark | null;
+  pruning: AnswerStats["pruning"];
 }
 
 export interface GenerateOptions {
@@ -78,7 +95,7 @@ export class Chat {
   /** Adds the user's message and generates the answer; resolves with the assistant message. */
   send(text: string, options: GenerateOptions = {}): Promise<ChatMessage> {
     this.assertIdle();
-    this.messages.push({ role: "user", text });
+    this.messages.push({ role: "user", text, createdAt: Date.now() });
     return this.generate(options);
   }
 
@@ -93,7 +110,7 @@ export class Chat {
     this.assertIdle();
     if (this.messages.at(-1)?.role === "assistant") this.messages.pop();
     if (this.messages.at(-1)?.role === "user") this.messages.pop();
-    this.messages.push({ role: "user", text });
+    this.messages.push({ role: "user", text, createdAt: Date.now() });
     return this.generate(options);
   }
 
@@ -149,7 +166,16 @@ export class Chat {
   }
 
   private async run(signal: AbortSignal, options: GenerateOptions): Promise<ChatMessage> {
-    const { pool, scheduler, telemetry } = this.services;
+    const { pool, scheduler, telemetry, routing } = this.services;
+    const policy = this.services.policy();
+    const meter: AnswerMeter = {
+      requestedAt: performance.now(),
+      firstTokenAt: null,
+      lastTokenAt: 0,
+      tokens: 0,
+      routing: null,
+      pruning: { setting: structuredClone(policy.setting), effective: structuredClone(policy.effective), description: policy.description },
+    };
     const prompt = this.messages.at(-1)!.text;
     const history = this.history(this.messages.slice(0, -1));
 
@@ -172,13 +198,14 @@ export class Chat {
       sequence = await acquiring;
     } catch {
       this.setStatus("idle");
-      return this.finishAborted("");
+      return this.finishAborted("", meter);
     }
 
     const sequenceId = pool.idOf(sequence);
     this.lastSequenceId = sequenceId;
     telemetry.bindSequence(sequenceId, this.id);
     scheduler.generationStarted();
+    meter.routing = routing.start();
     this.setStatus("generating");
     const session = new LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper: this.services.chatWrapper });
     let text = "";
@@ -197,6 +224,10 @@ export class Chat {
         repeatPenalty: sampling.repeatPenalty > 1 ? { penalty: sampling.repeatPenalty } : false,
         ...(options.ignoreEos ? { tokenBias: endOfGenerationBias(this.services.model) } : {}),
         onToken: (tokens) => {
+          const at = performance.now();
+          meter.firstTokenAt ??= at;
+          meter.lastTokenAt = at;
+          meter.tokens += tokens.length;
           telemetry.countTokens(this.id, tokens.length);
           options.onToken?.(tokens);
         },
@@ -206,22 +237,35 @@ export class Chat {
           this.services.emit({ type: "chat.delta", chatId: this.id, text: chunk });
         },
       });
-      const message: ChatMessage = { role: "assistant", text: result.responseText, stopReason: stopReasonOf(result.stopReason) };
+      const message: ChatMessage = {
+        role: "assistant",
+        text: result.responseText,
+        stopReason: stopReasonOf(result.stopReason),
+        createdAt: Date.now(),
+        stats: this.answerStats(meter),
+      };
       this.messages.push(message);
       this.services.emit({ type: "chat.done", chatId: this.id, message });
       return message;
     } catch (err) {
       if (signal.aborted) {
         // stopped before the first token (during the prompt): not an error
-        return this.finishAborted(text);
+        return this.finishAborted(text, meter);
       }
       const error = classifyGenerationError(err);
       // keep what was generated; the user's message stays so it can be edited or sent again
-      const message: ChatMessage = { role: "assistant", text, stopReason: error.code === "CONTEXT_FULL" ? "contextFull" : "error" };
+      const message: ChatMessage = {
+        role: "assistant",
+        text,
+        stopReason: error.code === "CONTEXT_FULL" ? "contextFull" : "error",
+        createdAt: Date.now(),
+        stats: this.answerStats(meter),
+      };
       if (text) this.messages.push(message);
       this.services.emit({ type: "chat.error", chatId: this.id, code: error.code, message: error.message });
       throw error;
     } finally {
+      if (meter.routing) routing.end();
       scheduler.generationEnded();
       session.dispose({ disposeSequence: false });
       telemetry.unbindSequence(sequenceId);
@@ -231,11 +275,27 @@ export class Chat {
   }
 
   /** A generation the user stopped: whatever text it produced is kept as the answer. */
-  private finishAborted(text: string): ChatMessage {
-    const message: ChatMessage = { role: "assistant", text, stopReason: "aborted" };
+  private finishAborted(text: string, meter: AnswerMeter): ChatMessage {
+    const message: ChatMessage = { role: "assistant", text, stopReason: "aborted", createdAt: Date.now(), stats: this.answerStats(meter) };
     if (text) this.messages.push(message);
     this.services.emit({ type: "chat.done", chatId: this.id, message });
     return message;
+  }
+
+  /** The answer's statistics so far (its routing mark stays open until the generation's cleanup). */
+  private answerStats(meter: AnswerMeter): AnswerStats {
+    const end = meter.firstTokenAt === null ? performance.now() : meter.lastTokenAt;
+    const first = meter.firstTokenAt ?? end;
+    const decodeSeconds = (meter.lastTokenAt - first) / 1000;
+    const routing = meter.routing ? this.services.routing.figures(meter.routing, meter.tokens) : { decodeSteps: 0, batchedSteps: 0, expertsBefore: 0, expertsAfter: 0 };
+    return {
+      tokens: meter.tokens,
+      timeToFirstTokenMs: meter.firstTokenAt === null ? 0 : first - meter.requestedAt,
+      tokensPerSecond: meter.tokens > 1 && decodeSeconds > 0 ? (meter.tokens - 1) / decodeSeconds : 0,
+      durationMs: end - meter.requestedAt,
+      pruning: meter.pruning,
+      ...routing,
+    };
   }
 
   private history(messages: ChatMessage[]): ChatHistoryItem[] {

@@ -12,6 +12,7 @@ import {
   type PolicySpec,
   type PolicyState,
 } from "../api/contract.js";
+import { AnswerRoutingMeter } from "./answer-routing.js";
 import { BatchScheduler } from "./batch-scheduler.js";
 import { Chat } from "./chat.js";
 import { EngineError } from "./errors.js";
@@ -48,6 +49,7 @@ export class LynxEngine {
   private policyState: PolicyState;
   private chatWrapper: ChatWrapper | undefined;
   private disposed = false;
+  private readonly routing: AnswerRoutingMeter;
 
   private constructor(
     readonly info: ModelInfo,
@@ -58,6 +60,7 @@ export class LynxEngine {
     readonly scheduler: BatchScheduler,
     readonly telemetry: TelemetrySampler,
   ) {
+    this.routing = new AnswerRoutingMeter(patched.native, info.layers, info.experts, info.expertsPerToken, () => patched.native.shape(info.layers)?.moeLayers ?? null);
     this.policyState = resolvePolicy({ mode: "preset", preset: "off" }, info);
     this.applyPolicy(this.policyState.effective);
   }
@@ -166,6 +169,8 @@ export class LynxEngine {
       pool: this.pool,
       scheduler: this.scheduler,
       telemetry: this.telemetry,
+      routing: this.routing,
+      policy: () => this.policyState,
       emit: (event: HostEvent) => this.emit(event),
     };
   }
@@ -237,6 +242,7 @@ export class LynxEngine {
     if (this.disposed) return;
     this.disposed = true;
     this.telemetry.stop();
+    this.routing.stop();
     this.pool.rejectAll(new EngineError("INTERNAL", "the model was unloaded"));
     await Promise.all(this.chats().map((chat) => chat.close()));
     this.chatMap.clear();

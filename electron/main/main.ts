@@ -30,6 +30,7 @@ if (!app.requestSingleInstanceLock()) {
 let mainWindow: BrowserWindow | null = null;
 let host: LynxHost | null = null;
 let hostReady: Promise<LynxHost> | null = null;
+let modelRequested = false;
 
 function modelFromArgs(argv: string[]): string | undefined {
   const i = argv.indexOf("--model");
@@ -72,7 +73,8 @@ function createWindow(): BrowserWindow {
 
 async function loadHost(modelPath: string): Promise<LynxHost> {
   try {
-    return await createHost({ modelPath });
+    // chats, tabs and settings live in Electron's per-user folder (one app instance holds it: see requestSingleInstanceLock)
+    return await createHost({ modelPath, preferStoredModel: !modelRequested, dataDir: path.join(app.getPath("userData"), "store") });
   } catch (error) {
     const code = (error as { code?: string }).code;
     const message = error instanceof Error ? error.message : String(error);
@@ -122,6 +124,7 @@ app.whenReady().then(async () => {
   handleAppProtocol(rendererDir);
 
   const requested = modelFromArgs(process.argv.slice(app.isPackaged ? 1 : 2));
+  modelRequested = requested !== undefined;
   const modelPath = requested ? path.resolve(requested) : resolveDefaultModelPath(app.getAppPath(), [process.resourcesPath]);
 
   hostReady = loadHost(modelPath).then((h) => {

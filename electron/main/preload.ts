@@ -4,7 +4,17 @@
 // drops custom properties of Error objects.
 
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from "electron";
-import type { AggressivenessSetting, ChatId, ChatSettings, HostEvent, ModelInfo, TelemetryFrame } from "../api/contract.js";
+import type {
+  AggressivenessSetting,
+  AppSettingsUpdate,
+  ChatId,
+  ChatSettings,
+  ExportFormat,
+  HistoryQuery,
+  HostEvent,
+  ModelInfo,
+  TelemetryFrame,
+} from "../api/contract.js";
 import {
   IPC_EVENT,
   IPC_MENU,
@@ -67,6 +77,13 @@ const bridge: LynxDesktopBridge = {
   closeChat: (chatId: ChatId) => call("closeChat", chatId),
   getPolicy: () => call("getPolicy"),
   setPolicy: (setting: AggressivenessSetting) => call("setPolicy", setting),
+  listHistory: (query?: HistoryQuery) => (query === undefined ? call("listHistory") : call("listHistory", query)),
+  reopenChat: (chatId: ChatId) => call("reopenChat", chatId),
+  deleteChat: (chatId: ChatId) => call("deleteChat", chatId),
+  exportChat: (chatId: ChatId, format: ExportFormat) => call("exportChat", chatId, format),
+  getAppSettings: () => call("getAppSettings"),
+  updateAppSettings: (settings: Partial<AppSettingsUpdate>) => call("updateAppSettings", settings),
+  getStorageInfo: () => call("getStorageInfo"),
   openModelDialog: () => call<ModelInfo | null>("openModelDialog"),
   openModelFile: (file: File) => {
     const filePath = webUtils.getPathForFile(file);

@@ -1,7 +1,7 @@
 // `npm run serve`: web mode. Loads the model into the host service and serves the renderer + API on
 // 127.0.0.1 with a per-launch secret token. Node only (no electron import).
 //
-//   npm run serve -- [--model PATH] [--port N] [--max-chats N] [--threads N] [--open]
+//   npm run serve -- [--model PATH] [--data-dir DIR] [--port N] [--max-chats N] [--threads N] [--open]
 
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -9,12 +9,14 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { maxChatsLimit } from "../api/contract.js";
 import { createHost } from "../host/host.js";
+import { defaultDataDir } from "../store/index.js";
 import { fixtureModelRelative, resolveDefaultModelPath } from "./default-model.js";
 import { openInBrowser } from "./open-browser.js";
 import { defaultStaticDir, projectRoot, startWebServer } from "./web-server.js";
 
 const usage = `Usage: npm run serve -- [options]
-  --model PATH      GGUF model (default: resources/models/default.gguf, else the test fixture)
+  --model PATH      GGUF model (default: the last one used, else resources/models/default.gguf, else the test fixture)
+  --data-dir DIR    where chats, tabs and settings are saved (default: ${defaultDataDir()})
   --port N          TCP port on 127.0.0.1 (default 0: a free port)
   --max-chats N     chats that may generate at once (1-${maxChatsLimit})
   --threads N       CPU threads for the engine
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: "string" },
+      "data-dir": { type: "string" },
       port: { type: "string" },
       "max-chats": { type: "string" },
       threads: { type: "string" },
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
   const maxChats = intOption(values["max-chats"], "max-chats", 1, maxChatsLimit);
   const threads = intOption(values.threads, "threads", 1, 1024);
   const staticDir = path.resolve(values.static ?? defaultStaticDir);
+  const dataDir = path.resolve(values["data-dir"] ?? defaultDataDir());
 
   // a fresh clone has neither the built renderer nor (without the bundled model) the fixture: make them
   if (!existsSync(modelPath) && values.model === undefined && modelPath.endsWith(fixtureModelRelative)) {
@@ -79,9 +83,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  console.log(`Chats are saved in ${dataDir}`);
   console.log(`Loading ${modelPath} ...`);
   const host = await createHost({
     modelPath,
+    preferStoredModel: values.model === undefined,
+    dataDir,
     ...(maxChats !== undefined ? { maxChats } : {}),
     ...(threads !== undefined ? { threads } : {}),
   });

@@ -231,6 +231,13 @@ function apiDouble() {
     resetChat: vi.fn(async () => {}),
     closeChat: vi.fn(async () => {}),
     setPolicy: vi.fn(async (setting) => ({ ...policy, setting })),
+    listHistory: vi.fn(async () => []),
+    reopenChat: vi.fn(async (id) => snap(id)),
+    deleteChat: vi.fn(async () => {}),
+    exportChat: vi.fn(async () => ({ fileName: "chat.md", mimeType: "text/markdown", content: "" })),
+    getAppSettings: vi.fn(async () => ({ pruning: policy.setting, maxChats: null, threads: null, theme: "system" as const, lastModel: null, recentModels: [] })),
+    updateAppSettings: vi.fn(async () => ({ pruning: policy.setting, maxChats: null, threads: null, theme: "system" as const, lastModel: null, recentModels: [] })),
+    getStorageInfo: vi.fn(async () => ({ dataDir: null, formatVersion: 1, notices: [] })),
     subscribe: vi.fn((e, t) => {
       onEvent = e;
       onTelemetry = t;

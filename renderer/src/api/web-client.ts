@@ -131,6 +131,13 @@ export function createWebClient(options: WebClientOptions): WebClient {
     closeChat: (chatId) => call("closeChat", [chatId]),
     getPolicy: () => call("getPolicy", []),
     setPolicy: (setting) => call("setPolicy", [setting]),
+    listHistory: (query) => call("listHistory", query === undefined ? [] : [query]),
+    reopenChat: (chatId) => call("reopenChat", [chatId]),
+    deleteChat: (chatId) => call("deleteChat", [chatId]),
+    exportChat: (chatId, format) => call("exportChat", [chatId, format]),
+    getAppSettings: () => call("getAppSettings", []),
+    updateAppSettings: (settings) => call("updateAppSettings", [settings]),
+    getStorageInfo: () => call("getStorageInfo", []),
     subscribe(onEvent, onTelemetry) {
       eventListeners.add(onEvent);
       telemetryListeners.add(onTelemetry);
