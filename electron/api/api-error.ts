@@ -12,6 +12,7 @@ export const engineErrorCodes: readonly EngineErrorCode[] = [
   "MODEL_NOT_FOUND",
   "NOT_GGUF",
   "TRUNCATED_GGUF",
+  "CORRUPT_GGUF",
   "UNSUPPORTED_ARCHITECTURE",
   "MODEL_LOAD_FAILED",
   "CONTEXT_FULL",

@@ -197,6 +197,7 @@ export type EngineErrorCode =
   | "MODEL_NOT_FOUND"
   | "NOT_GGUF"
   | "TRUNCATED_GGUF"
+  | "CORRUPT_GGUF"
   | "UNSUPPORTED_ARCHITECTURE"
   | "MODEL_LOAD_FAILED"
   | "CONTEXT_FULL"

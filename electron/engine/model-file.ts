@@ -1,11 +1,11 @@
 // Opens a GGUF model file far enough to tell the user, before llama.cpp loads it, what is wrong with it,
-// and reads what the app shows about the model.
-import fs from "node:fs/promises";
+// and reads what the app shows about the model. The preflight checks the file's structure against its
+// size and the model checks refuse metadata llama.cpp would abort on: both run before node-llama-cpp or
+// llama.cpp parse a byte of it (a V8 abort or a GGML_ASSERT cannot be caught).
 import path from "node:path";
-import { GgmlType, readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
 import type { ModelInfo } from "../api/contract.js";
-import { EngineError } from "./errors.js";
-import { tensorBytes } from "./ggml-type-size.js";
+import { checkModelMetadata } from "./gguf-model-checks.js";
+import { preflightGguf, type GgufMetaValue } from "./gguf-preflight.js";
 
 export type ModelFacts = Omit<ModelInfo, "maxChats" | "threads" | "contextLength" | "chatTemplate"> & {
   chatTemplate: string;
@@ -15,84 +15,51 @@ const expertTensor = /^blk\.(\d+)\.ffn_(gate|up|down|gate_up)_exps\.weight$/;
 
 export async function inspectModelFile(modelPath: string): Promise<ModelFacts> {
   const resolved = path.resolve(modelPath);
-  let size: number;
-  try {
-    const stat = await fs.stat(resolved);
-    if (!stat.isFile()) throw new EngineError("MODEL_NOT_FOUND", `${resolved} is not a file`);
-    size = stat.size;
-  } catch (err) {
-    if (err instanceof EngineError) throw err;
-    throw new EngineError("MODEL_NOT_FOUND", `model file not found: ${resolved}`, { cause: err });
-  }
+  const gguf = await preflightGguf(resolved);
+  checkModelMetadata(gguf, path.basename(resolved));
 
-  const handle = await fs.open(resolved, "r");
-  const magic = Buffer.alloc(4);
-  try {
-    await handle.read(magic, 0, 4, 0);
-  } finally {
-    await handle.close();
-  }
-  if (magic.toString("latin1") !== "GGUF") {
-    throw new EngineError("NOT_GGUF", `${path.basename(resolved)} is not a GGUF model file (it does not start with the GGUF magic)`);
-  }
-
-  let info: GgufFileInfo;
-  try {
-    info = await readGgufFileInfo(resolved, { readTensorInfo: true, logWarnings: false, spliceSplitFiles: false });
-  } catch (err) {
-    throw new EngineError("TRUNCATED_GGUF", `${path.basename(resolved)} is damaged or truncated: its GGUF header cannot be read (${(err as Error).message})`, { cause: err });
-  }
-
-  let dataEnd = 0;
-  for (const tensor of info.tensorInfo ?? []) {
-    const bytes = tensorBytes(GgmlType[tensor.ggmlType] ?? "", tensor.dimensions) ?? 0;
-    dataEnd = Math.max(dataEnd, Number(tensor.fileOffset) + bytes);
-  }
-  if (dataEnd > size) {
-    throw new EngineError(
-      "TRUNCATED_GGUF",
-      `${path.basename(resolved)} is truncated: its tensors need ${dataEnd} bytes but the file has ${size} (an interrupted download or copy?)`,
-    );
-  }
-
-  const metadata = info.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
-  const general = metadata.general ?? {};
-  const architecture = typeof general.architecture === "string" ? general.architecture : "";
-  const arch = (architecture ? metadata[architecture] : undefined) ?? {};
-  const layers = Number(arch.block_count ?? 0);
-  if (!architecture || layers <= 0 || (info.tensorInfo?.length ?? 0) === 0) {
-    throw new EngineError("UNSUPPORTED_ARCHITECTURE", `${path.basename(resolved)} is a GGUF file but not a language model (no architecture or no layers)`);
-  }
-
-  const experts = Number(arch.expert_count ?? 0);
-  const expertsPerToken = Number(arch.expert_used_count ?? 0);
+  const meta = gguf.metadata;
+  const architecture = stringOf(meta.get("general.architecture"));
+  const layers = numberOf(meta.get(`${architecture}.block_count`));
+  const experts = numberOf(meta.get(`${architecture}.expert_count`));
+  const expertsPerToken = numberOf(meta.get(`${architecture}.expert_used_count`));
 
   // Bytes of one expert: the expert tensors of a layer divided by the number of experts, averaged over MoE layers.
   const moeLayerBytes = new Map<number, number>();
-  for (const tensor of info.tensorInfo ?? []) {
+  for (const tensor of gguf.tensors) {
     const match = expertTensor.exec(tensor.name);
     if (!match) continue;
     const layer = Number(match[1]);
-    const bytes = tensorBytes(GgmlType[tensor.ggmlType] ?? "", tensor.dimensions) ?? 0;
-    moeLayerBytes.set(layer, (moeLayerBytes.get(layer) ?? 0) + bytes);
+    moeLayerBytes.set(layer, (moeLayerBytes.get(layer) ?? 0) + tensor.bytes);
   }
   const moeLayers = moeLayerBytes.size;
   const expertBytes =
     moeLayers > 0 && experts > 0 ? [...moeLayerBytes.values()].reduce((a, b) => a + b, 0) / moeLayers / experts : 0;
-  const tokenizer = metadata.tokenizer ?? {};
+  const name = stringOf(meta.get("general.name"));
 
   return {
     path: resolved,
-    name: typeof general.name === "string" && general.name ? general.name : path.basename(resolved, ".gguf"),
+    name: name || path.basename(resolved, ".gguf"),
     architecture,
     layers,
     experts: moeLayers > 0 ? experts : 0,
     expertsPerToken: moeLayers > 0 ? expertsPerToken : 0,
     isMoE: moeLayers > 0 && experts > 1 && expertsPerToken > 0,
     moeLayers,
-    sizeBytes: size,
-    trainContextLength: Number(arch.context_length ?? 0),
+    sizeBytes: gguf.fileSize,
+    trainContextLength: numberOf(meta.get(`${architecture}.context_length`)),
     expertBytes,
-    chatTemplate: typeof tokenizer.chat_template === "string" ? tokenizer.chat_template : "",
+    chatTemplate: stringOf(meta.get("tokenizer.chat_template")),
   };
+}
+
+function stringOf(value: GgufMetaValue | undefined): string {
+  return value?.type === "string" ? (value.value ?? "") : "";
+}
+
+/** A numeric value, or 0; a per-layer array counts by its largest value, as the app shows one number. */
+function numberOf(value: GgufMetaValue | undefined): number {
+  if (value?.type === "array") return Math.max(0, ...(value.items ?? []).map((v) => Number(v) || 0));
+  if (!value || value.type === "string" || value.type === "bool") return 0;
+  return Number(value.value) || 0;
 }

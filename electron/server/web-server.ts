@@ -87,6 +87,7 @@ function statusForCode(code: ApiErrorBody["code"]): number {
     case "CONTEXT_FULL":
     case "NOT_GGUF":
     case "TRUNCATED_GGUF":
+    case "CORRUPT_GGUF":
     case "UNSUPPORTED_ARCHITECTURE":
       return 422;
     default:

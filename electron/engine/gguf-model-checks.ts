@@ -1,0 +1,142 @@
+// Model-level checks on a GGUF whose structure passed the preflight: metadata values that make llama.cpp
+// abort the process (GGML_ASSERT in llama_model::load_hparams and the vocabulary loader) instead of
+// throwing, decided from the metadata alone, and mismatches that llama.cpp would report less clearly.
+import { EngineError } from "./errors.js";
+import type { GgufMetaValue, GgufPreflight, StringList } from "./gguf-preflight.js";
+
+/** llama.cpp's limits (src/llama-hparams.h). */
+const LLAMA_MAX_LAYERS = 512;
+const LLAMA_MAX_EXPERTS = 1024;
+/** Rope scaling names llama.cpp knows; any other aborts the load. */
+const ROPE_SCALING_TYPES = new Set(["none", "linear", "yarn", "longrope"]);
+
+const expertTensor = /^blk\.(\d+)\.ffn_(gate|up|down|gate_up)_exps\.weight$/;
+
+/** Throws UNSUPPORTED_ARCHITECTURE (not a language model) or MODEL_LOAD_FAILED (inconsistent metadata). */
+export function checkModelMetadata(gguf: GgufPreflight, displayName: string): void {
+  const meta = gguf.metadata;
+  const refuse = (what: string) =>
+    new EngineError("MODEL_LOAD_FAILED", `cannot load ${displayName}: ${what}. The file was probably converted or edited wrongly: get another copy of the model.`);
+
+  const architecture = stringOf(meta.get("general.architecture"));
+  const layers = numberOf(meta.get(`${architecture}.block_count`));
+  if (!architecture || !layers || gguf.tensors.length === 0) {
+    throw new EngineError("UNSUPPORTED_ARCHITECTURE", `${displayName} is a GGUF file but not a language model (no architecture, layers or tensors)`);
+  }
+  if (layers > LLAMA_MAX_LAYERS) throw refuse(`it claims ${layers} layers; llama.cpp supports at most ${LLAMA_MAX_LAYERS}`);
+  const nextn = numberOf(meta.get(`${architecture}.nextn_predict_layers`)) ?? 0;
+  if (nextn > layers) throw refuse(`it claims ${nextn} next-token prediction layers out of ${layers}`);
+
+  checkExperts(gguf, architecture, refuse);
+
+  const ropeScaling = meta.get(`${architecture}.rope.scaling.type`);
+  if (ropeScaling?.type === "string" && !ROPE_SCALING_TYPES.has(ropeScaling.value ?? "")) {
+    throw refuse(`its rope scaling type "${(ropeScaling.value ?? "").slice(0, 40)}" is unknown (llama.cpp knows ${[...ROPE_SCALING_TYPES].join(", ")})`);
+  }
+
+  checkVocabulary(gguf, refuse);
+}
+
+function checkExperts(gguf: GgufPreflight, arch: string, refuse: (what: string) => EngineError) {
+  const meta = gguf.metadata;
+  const experts = numberOf(meta.get(`${arch}.expert_count`)) ?? 0;
+  const used = maxOf(meta.get(`${arch}.expert_used_count`)) ?? 0;
+  const groups = numberOf(meta.get(`${arch}.expert_group_count`)) ?? 0;
+  const groupsUsed = numberOf(meta.get(`${arch}.expert_group_used_count`)) ?? 0;
+  const expertTensors = gguf.tensors.filter((t) => expertTensor.test(t.name));
+
+  if (experts > LLAMA_MAX_EXPERTS) throw refuse(`it claims ${experts} experts per layer; llama.cpp supports at most ${LLAMA_MAX_EXPERTS}`);
+  if (experts === 0 && expertTensors.length > 0) throw refuse(`it has expert tensors (${expertTensors[0]!.name}) but its metadata says it has 0 experts`);
+  if (used > experts) throw refuse(`it routes each token to ${used} experts but has only ${experts}`);
+  if (experts > 0 && used === 0) throw refuse(`it has ${experts} experts but routes tokens to none (expert_used_count is 0)`);
+  if (experts === 0 && groups !== 0) throw refuse(`it has expert groups but no experts`);
+  if (experts > 0 && groups > 0) {
+    if (groups >= experts) throw refuse(`it has ${groups} expert groups for ${experts} experts`);
+    if (groups > 1 && experts % groups !== 0) throw refuse(`its ${experts} experts do not divide into ${groups} groups`);
+    if (groups > 1 && (groupsUsed === 0 || groupsUsed >= groups)) throw refuse(`it uses ${groupsUsed} of its ${groups} expert groups per token`);
+  }
+  for (const tensor of expertTensors) {
+    const held = tensor.dims.length === 3 ? tensor.dims[2]! : undefined;
+    if (held !== undefined && held !== experts) throw refuse(`the tensor ${tensor.name} holds ${held} experts but the metadata says ${experts}`);
+  }
+}
+
+function checkVocabulary(gguf: GgufPreflight, refuse: (what: string) => EngineError) {
+  const meta = gguf.metadata;
+  const model = meta.get("tokenizer.ggml.model");
+  if (model?.type !== "string") throw refuse("it has no tokenizer (tokenizer.ggml.model is missing), so it cannot turn text into tokens");
+  // llama.cpp loads a "none" vocabulary and then aborts at the first tokenization
+  if (model.value === "none" || model.value === "no_vocab") throw refuse("it has no vocabulary (tokenizer \"none\"), so it cannot read or write text");
+  const tokens = meta.get("tokenizer.ggml.tokens");
+  if (tokens?.type !== "array" || tokens.itemType !== "string" || tokens.length === 0) {
+    throw refuse("its tokenizer has no token list (tokenizer.ggml.tokens)");
+  }
+  const count = tokens.length;
+  // llama.cpp asserts that every token string is distinct (it renames empty ones to [EMPTY_<id>])
+  const duplicate = tokens.strings ? firstDuplicate(tokens.strings) : undefined;
+  if (duplicate) throw refuse(`its vocabulary lists the token ${JSON.stringify(duplicate.text.slice(0, 40))} twice (again as token ${duplicate.id})`);
+  for (const key of ["tokenizer.ggml.scores", "tokenizer.ggml.token_type"]) {
+    const value = meta.get(key);
+    if (value?.type === "array" && value.length < count) throw refuse(`${key} has ${value.length} entries for ${count} tokens`);
+  }
+  for (const name of ["token_embd.weight", "output.weight"]) {
+    const tensor = gguf.tensors.find((t) => t.name === name);
+    const rows = tensor?.dims.length === 2 ? tensor.dims[1]! : undefined;
+    if (rows !== undefined && rows !== count) throw refuse(`its vocabulary has ${count} tokens but ${name} has ${rows} rows`);
+  }
+}
+
+function stringOf(value: GgufMetaValue | undefined): string {
+  return value?.type === "string" ? (value.value ?? "") : "";
+}
+
+function numberOf(value: GgufMetaValue | undefined): number | undefined {
+  if (!value || value.type === "array" || value.type === "string" || value.type === "bool") return undefined;
+  return Number(value.value);
+}
+
+/** A per-model or per-layer value (scalar or array): its maximum. */
+function maxOf(value: GgufMetaValue | undefined): number | undefined {
+  if (value?.type !== "array") return numberOf(value);
+  if (!value.items || value.items.length === 0) return undefined;
+  return Math.max(...value.items.map((v) => Number(v)));
+}
+
+/**
+ * The first token whose text an earlier token already has, with llama.cpp's renaming of empty tokens.
+ * Open addressing on a hash of the raw bytes: no JS string per token (vocabularies hold 150k+).
+ */
+export function firstDuplicate(list: StringList): { id: number; text: string } | undefined {
+  const count = list.ends.length;
+  const textOf = (id: number): Buffer => {
+    const start = id === 0 ? 0 : list.ends[id - 1]!;
+    const end = list.ends[id]!;
+    return start === end ? Buffer.from(`[EMPTY_${id}]`) : list.bytes.subarray(start, end);
+  };
+  const hashOf = (id: number): number => {
+    const start = id === 0 ? 0 : list.ends[id - 1]!;
+    const end = list.ends[id]!;
+    if (start === end) return hashBytes(textOf(id), 0, textOf(id).length);
+    return hashBytes(list.bytes, start, end);
+  };
+  let size = 1;
+  while (size < count * 2) size <<= 1;
+  const mask = size - 1;
+  const slots = new Int32Array(size).fill(-1);
+  const hashes = new Uint32Array(count);
+  for (let id = 0; id < count; id++) {
+    const h = (hashes[id] = hashOf(id));
+    let slot = h & mask;
+    for (let other = slots[slot]!; other >= 0; slot = (slot + 1) & mask, other = slots[slot]!) {
+      if (hashes[other] === h && textOf(other).equals(textOf(id))) return { id, text: textOf(id).toString("utf8") };
+    }
+    slots[slot] = id;
+  }
+  return undefined;
+}
+
+function hashBytes(bytes: Buffer, from: number, to: number): number {
+  let h = 0x811c9dc5; // FNV-1a
+  for (let k = from; k < to; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+  return h >>> 0;
+}
