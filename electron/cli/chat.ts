@@ -3,11 +3,9 @@
 //   npm run chat -- --model PATH --chats N --policy off|affinity:A,B|budget:M [--max-tokens T] [--json] "prompt 1" ...
 import { parseArgs } from "node:util";
 import type { ChatMessage, PolicySpec } from "../api/contract.js";
-import { LynxEngine } from "../engine/engine.js";
 import { EngineError } from "../engine/errors.js";
-import { Counter } from "../engine/native/moe-select-api.js";
+import { inspectModelFile } from "../engine/model-file.js";
 import { parsePolicy } from "../engine/policy.js";
-import { RoutingRecorder } from "../engine/routing-recorder.js";
 
 const usage = `usage: npm run chat -- --model PATH [--chats N] [--policy off|affinity:A,B|budget:M]
                         [--max-tokens T] [--temperature X] [--threads N] [--ignore-eos] [--json] "prompt" ...
@@ -39,6 +37,14 @@ async function main() {
   const maxTokens = Number(values["max-tokens"]);
   const json = values.json!;
 
+  // a broken or hostile file is refused before node-llama-cpp and the native engine are even imported
+  // (their start-up takes seconds; the check takes milliseconds)
+  await inspectModelFile(values.model);
+  const [{ LynxEngine }, { Counter }, { RoutingRecorder }] = await Promise.all([
+    import("../engine/engine.js"),
+    import("../engine/native/moe-select-api.js"),
+    import("../engine/routing-recorder.js"),
+  ]);
   const engine = await LynxEngine.load({
     modelPath: values.model,
     maxChats: nChats,

@@ -1,6 +1,6 @@
 // Bytes per block and elements per block of ggml tensor types, from the GGUF format definition.
 // Used to check that a file holds all of its tensor data and to estimate expert bytes read per step.
-import { GgmlType } from "node-llama-cpp";
+// No node-llama-cpp import here: the GGUF preflight uses this table and must load in milliseconds.
 
 const blockLayout: Record<string, [elements: number, bytes: number]> = {
   F32: [1, 4], F16: [1, 2], BF16: [1, 2], F64: [1, 8], I8: [1, 1], I16: [1, 2], I32: [1, 4], I64: [1, 8],
@@ -19,12 +19,17 @@ export function tensorBytes(typeName: string, dimensions: readonly (number | big
   return Math.ceil(elements / layout[0]) * layout[1];
 }
 
-/**
- * Name and block layout of a ggml type id as stored in a GGUF file; undefined for ids that no ggml
- * in use defines, or whose support llama.cpp removed (Q4_2, Q4_0_4_4, ...: they have no layout here).
- */
+/** ggml_type ids (ggml.h) of the types above; ids whose support ggml removed (4, 5, 31-33, 36-38) are absent. */
+const typeNames: Record<number, string> = {
+  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K",
+  12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S",
+  20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64",
+  29: "IQ1_M", 30: "BF16", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4", 40: "NVFP4", 41: "Q1_0", 42: "Q2_0",
+};
+
+/** Name and block layout of a ggml type id as stored in a GGUF file; undefined for ids this llama.cpp cannot read. */
 export function ggmlTypeLayout(id: number): { name: string; blockElements: number; blockBytes: number } | undefined {
-  const name = (GgmlType as unknown as Record<number, string | undefined>)[id];
+  const name = typeNames[id];
   const layout = name === undefined ? undefined : blockLayout[name];
   return layout && name ? { name, blockElements: layout[0], blockBytes: layout[1] } : undefined;
 }
