@@ -3,6 +3,7 @@ import { isDesktop, type AppApi } from "./api/index.js";
 import { AggressivenessControl } from "./components/AggressivenessControl.js";
 import { ChatView } from "./components/ChatView.js";
 import { BatchHeatmap, ChatHeatmap } from "./components/Heatmaps.js";
+import { HistoryPanel } from "./components/HistoryPanel.js";
 import { ModelPanel } from "./components/ModelPanel.js";
 import { StatsPanel } from "./components/StatsPanel.js";
 import { TabBar } from "./components/TabBar.js";
@@ -53,6 +54,7 @@ export function App({ api }: { api: AppApi }) {
   const theme = useApp((s) => s.ui.theme);
   const connection = useApp((s) => s.ui.connection);
   const modelName = useApp((s) => s.model.info?.name ?? "");
+  const historyOpen = useApp((s) => s.history.open);
   const [dragging, setDragging] = useState(false);
 
   useEffect(() => {
@@ -154,6 +156,16 @@ export function App({ api }: { api: AppApi }) {
         </span>
         <button
           type="button"
+          className="history-toggle"
+          aria-pressed={historyOpen}
+          aria-controls="history"
+          onClick={() => actions.toggleHistory()}
+          data-testid="history-toggle"
+        >
+          History
+        </button>
+        <button
+          type="button"
           className="theme-toggle"
           aria-label={theme === "dark" ? "Switch to light theme" : "Switch to dark theme"}
           aria-pressed={theme === "dark"}
@@ -163,7 +175,10 @@ export function App({ api }: { api: AppApi }) {
         </button>
       </header>
       <Notices />
-      <main className="layout">
+      <main className={`layout${historyOpen ? " with-history" : ""}`}>
+        <div id="history" className="history-slot">
+          <HistoryPanel />
+        </div>
         <div className="chat-column">
           <TabBar />
           <ChatArea />

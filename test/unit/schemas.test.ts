@@ -8,7 +8,14 @@ describe("API argument schemas", () => {
     expect(apiMethods.sort()).toEqual(
       [
         "closeChat",
+        "deleteChat",
         "editLastAndResend",
+        "exportChat",
+        "getAppSettings",
+        "getStorageInfo",
+        "listHistory",
+        "reopenChat",
+        "updateAppSettings",
         "getModel",
         "getPolicy",
         "listChats",
@@ -59,6 +66,17 @@ describe("API argument schemas", () => {
     ["updateChatSettings", ["c", { systemPrompt: 5 }], /./],
     ["updateChatSettings", ["c", { __proto__: { x: 1 }, evil: 1 }], /./],
     ["getModel", ["unexpected"], /./],
+    ["listHistory", [{ search: "x".repeat(201) }], /./],
+    ["listHistory", [{ limit: 0 }], /./],
+    ["listHistory", [{ search: "a", sql: "drop" }], /./],
+    ["reopenChat", ["../etc/passwd"], /invalid characters/],
+    ["deleteChat", [""], /./],
+    ["exportChat", ["c", "pdf"], /./],
+    ["exportChat", ["c"], /./],
+    ["updateAppSettings", [{ maxChats: 17 }], /./],
+    ["updateAppSettings", [{ theme: "neon" }], /./],
+    ["updateAppSettings", [{ lastModel: "/etc/passwd" }], /./],
+    ["getStorageInfo", [1], /./],
   ] as const)("rejects %s %j", (method, args, message) => {
     const r = validateApiArgs(method, args);
     expect(r.ok).toBe(false);

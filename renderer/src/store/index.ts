@@ -5,8 +5,10 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type {
   AggressivenessSetting,
+  ChatExport,
   ChatId,
   ChatSettings,
+  ExportFormat,
   HostEvent,
   LynxApi,
   ModelInfo,
@@ -29,6 +31,7 @@ import {
   upsertSnapshot,
   type ChatsData,
 } from "./chats.js";
+import { emptyHistory, type HistoryData } from "./history.js";
 import { applyModelEvent, emptyModel, type ModelData } from "./model.js";
 import { applyPolicyEvent, emptyPolicy, type PolicyData } from "./policy.js";
 import { applyTelemetryFrame, emptyTelemetry, type TelemetryData } from "./telemetry.js";
@@ -56,6 +59,17 @@ export interface AppActions {
   toggleSideBySide(): void;
   setRenaming(id: ChatId | null): void;
   notify(kind: "error" | "info", text: string): void;
+  /** History panel: show or hide it (showing refreshes the list). */
+  toggleHistory(open?: boolean): void;
+  searchHistory(search: string): Promise<void>;
+  refreshHistory(): Promise<void>;
+  /** Opens a stored chat in a tab (or activates its tab). */
+  reopenChat(id: ChatId): Promise<void>;
+  /** Removes a chat from the store, closing its tab. The panel asks for confirmation first. */
+  deleteChat(id: ChatId): Promise<void>;
+  renameStoredChat(id: ChatId, title: string): Promise<void>;
+  /** Returns the export, or null after a failure (reported). */
+  exportChat(id: ChatId, format: ExportFormat): Promise<ChatExport | null>;
   dismissNotice(id: number): void;
   /** Applies buffered deltas now (tests; also before any other event). */
   flushDeltas(): void;
@@ -71,6 +85,7 @@ export interface AppState {
   policy: PolicyData;
   telemetry: TelemetryData;
   ui: UiData;
+  history: HistoryData;
   actions: AppActions;
 }
 
@@ -136,6 +151,7 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
         try {
           const chats = await resync();
           if (chats.length === 0) await get().actions.newChat();
+          void loadStorageInfo();
         } catch (error) {
           const body = toApiError(error);
           set((s) => ({ model: { ...s.model, loading: false, error: body } }));
@@ -154,6 +170,68 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
           setChats((c) => upsertSnapshot(c, snapshot, true));
         } catch (error) {
           fail(error);
+        }
+      },
+      toggleHistory(open) {
+        const next = open ?? !get().history.open;
+        set((s) => ({ history: { ...s.history, open: next } }));
+        if (next) void get().actions.refreshHistory();
+      },
+      async searchHistory(search) {
+        set((s) => ({ history: { ...s.history, search } }));
+        await get().actions.refreshHistory();
+      },
+      async refreshHistory() {
+        const search = get().history.search;
+        set((s) => ({ history: { ...s.history, loading: true } }));
+        try {
+          const items = await api.listHistory(search.trim() ? { search: search.trim().slice(0, 200) } : undefined);
+          // a slower answer to an older search must not replace a newer one
+          if (get().history.search === search) set((s) => ({ history: { ...s.history, items, loading: false } }));
+        } catch (error) {
+          set((s) => ({ history: { ...s.history, loading: false } }));
+          fail(error);
+        }
+      },
+      async reopenChat(id) {
+        if (get().chats.chats[id]) {
+          get().actions.activate(id);
+          return;
+        }
+        try {
+          const snapshot = await api.reopenChat(id);
+          setChats((c) => upsertSnapshot(c, snapshot, true));
+          void get().actions.refreshHistory();
+        } catch (error) {
+          fail(error);
+        }
+      },
+      async deleteChat(id) {
+        try {
+          await api.deleteChat(id);
+          setChats((c) => removeChat(c, id));
+          set((s) => ({ history: { ...s.history, items: s.history.items.filter((item) => item.id !== id) } }));
+        } catch (error) {
+          fail(error);
+        }
+      },
+      async renameStoredChat(id, title) {
+        const trimmed = title.trim();
+        if (!trimmed) return;
+        if (get().chats.chats[id]) return get().actions.renameChat(id, trimmed);
+        try {
+          await api.renameChat(id, trimmed);
+          set((s) => ({ history: { ...s.history, items: s.history.items.map((item) => (item.id === id ? { ...item, title: trimmed } : item)) } }));
+        } catch (error) {
+          fail(error);
+        }
+      },
+      async exportChat(id, format) {
+        try {
+          return await api.exportChat(id, format);
+        } catch (error) {
+          fail(error);
+          return null;
         }
       },
       async closeChat(id) {
@@ -353,6 +431,7 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
           policy: applyPolicyEvent(s.policy, event),
         }));
         if (event.type === "host.error") get().actions.notify("error", `${event.code}: ${event.message}`);
+        if (event.type === "history.changed" && get().history.open) scheduleHistoryRefresh();
         if (event.type === "model.changed") {
           // A new engine: its telemetry starts over, and its chats are whatever it lists now.
           set({ telemetry: emptyTelemetry });
@@ -378,6 +457,27 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
       },
     };
 
+    // answers end often while several chats stream: one refresh per half second at most
+    let historyTimer: ReturnType<typeof setTimeout> | null = null;
+    function scheduleHistoryRefresh() {
+      if (historyTimer) return;
+      historyTimer = setTimeout(() => {
+        historyTimer = null;
+        void get().actions.refreshHistory();
+      }, 500);
+    }
+
+    async function loadStorageInfo() {
+      try {
+        const info = await api.getStorageInfo();
+        set((s) => ({ history: { ...s.history, dataDir: info.dataDir, storeNotices: info.notices } }));
+        // what a crash tore and the store repaired is said once, as a notice
+        for (const notice of info.notices) get().actions.notify("info", `Chat store: ${notice.message}`);
+      } catch {
+        /* an older host without storage */
+      }
+    }
+
     function applyModel(info: ModelInfo) {
       set({ model: { info, loading: false, error: null }, telemetry: emptyTelemetry });
       void resync()
@@ -391,6 +491,7 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
       policy: emptyPolicy,
       telemetry: emptyTelemetry,
       ui: emptyUi(),
+      history: emptyHistory,
       actions,
     };
   });
@@ -401,4 +502,5 @@ export type { ModelData } from "./model.js";
 export type { PolicyData } from "./policy.js";
 export type { TelemetryData } from "./telemetry.js";
 export type { UiData, Theme } from "./ui.js";
+export type { HistoryData } from "./history.js";
 

@@ -1,0 +1,196 @@
+// End-to-end: chats last. Web mode (`npm run serve`, a real child process, the bundled trained model) with a
+// --data-dir; chat in two tabs, close one, stop the server, start it again on the same folder, and find both
+// chats, one in its tab and one in the history, with their messages and per-message statistics.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const CHROMIUM = "/usr/bin/chromium";
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const hasChromium = existsSync(CHROMIUM);
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function ensureRendererBuilt() {
+  const index = path.join(root, "dist", "renderer", "index.html");
+  const sources = Math.max(newest(path.join(root, "renderer")), newest(path.join(root, "electron", "api")));
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("vite build failed");
+}
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** `npm run serve -- --data-dir DIR` as its own process; resolves with the URL it prints. */
+function startServer(dataDir: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "electron", "server", "serve.ts"), "--data-dir", dataDir, "--threads", "2"], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`web mode did not start in 90 s:\n${out}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, output: () => out });
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`web mode exited (${code}) before it was ready:\n${out}`));
+    });
+  });
+}
+
+function stopServer(server: Server): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve(server.child.exitCode);
+    server.child.once("exit", (code) => resolve(code));
+    server.child.kill("SIGTERM");
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const start = Date.now();
+  let last: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+interface ShownMessage {
+  role: string;
+  text: string;
+  tokens: number | null;
+  tokensPerSecond: number | null;
+  firstToken: string | null;
+  stop: string | null;
+  experts: string | null;
+}
+
+/** The messages of the chat on screen, with the statistics under each answer. */
+async function shownMessages(page: Page): Promise<ShownMessage[]> {
+  return page.$$eval("[data-testid=message-user], [data-testid=message-assistant]", (els) =>
+    els.map((el) => {
+      const stat = (name: string) => el.querySelector(`[data-stat=${name}]`)?.textContent ?? null;
+      const text = el.querySelector(".message-text, .markdown")?.textContent ?? "";
+      return {
+        role: el.getAttribute("data-testid")!.slice("message-".length),
+        text: text.trim(),
+        tokens: stat("tokens") === null ? null : Number(stat("tokens")),
+        tokensPerSecond: stat("tokens-per-second") === null ? null : Number(stat("tokens-per-second")),
+        firstToken: stat("time-to-first-token"),
+        stop: stat("stop-reason"),
+        experts: stat("experts"),
+      };
+    }),
+  );
+}
+
+async function sendAndWait(page: Page, text: string) {
+  const before = (await shownMessages(page)).length;
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+  // the answer is done when it shows its statistics
+  return until(`an answer to ${JSON.stringify(text)}`, async () => {
+    const messages = await shownMessages(page);
+    return messages.length >= before + 2 && messages.at(-1)!.role === "assistant" && messages.at(-1)!.tokens !== null ? messages : null;
+  });
+}
+
+describe.skipIf(!hasChromium)("chats last across a restart of web mode (--data-dir)", () => {
+  let browser: Browser;
+  let server: Server | null = null;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "lynx-e2e-data-"));
+
+  beforeAll(async () => {
+    ensureRendererBuilt();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+  });
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    if (server) await stopServer(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("restores the open tab, keeps the closed chat in the history, with messages and statistics", async () => {
+    server = await startServer(dataDir);
+    let page = await browser.newPage({ viewport: { width: 1440, height: 920 } });
+    await page.goto(server.url);
+    await until("the first tab", async () => (await page.getByRole("tab").count()) === 1);
+
+    const first = await sendAndWait(page, "What is 12+30?");
+    await page.getByRole("button", { name: "New chat" }).click();
+    await until("the second tab, selected", async () => (await page.getByRole("tab").nth(1).getAttribute("aria-selected")) === "true");
+    const second = await sendAndWait(page, "In the beginning");
+    for (const messages of [first, second]) {
+      const answer = messages.at(-1)!;
+      expect(answer.tokens).toBeGreaterThan(0);
+      expect(answer.tokensPerSecond).toBeGreaterThanOrEqual(0);
+      expect(answer.firstToken).toMatch(/^\d+\.\d\d s$/);
+      expect(answer.stop).toBeTruthy();
+      expect(answer.experts).toMatch(/^\d+\.\d → \d+\.\d$/);
+    }
+    const secondTitle = (await page.getByRole("tab").nth(1).textContent())!;
+    await page.getByRole("button", { name: /^Close Chat 2/ }).click();
+    await until("one tab left", async () => (await page.getByRole("tab").count()) === 1);
+    await page.close();
+
+    // stop web mode as a user would (Ctrl+C): it exits cleanly and releases the folder
+    expect(await stopServer(server)).toBe(0);
+    expect(existsSync(path.join(dataDir, "lock"))).toBe(false);
+
+    server = await startServer(dataDir);
+    page = await browser.newPage({ viewport: { width: 1440, height: 920 } });
+    await page.goto(server.url);
+    await until("the restored tab's messages", async () => (await shownMessages(page)).length === first.length);
+    expect(await page.getByRole("tab").count()).toBe(1);
+    expect(await shownMessages(page)).toEqual(first);
+
+    await page.getByTestId("history-toggle").click();
+    const items = page.getByTestId("history-item");
+    await until("both chats in the history", async () => (await items.count()) === 2);
+    const closed = items.filter({ hasNotText: "· open" });
+    expect(await closed.count()).toBe(1);
+    expect(secondTitle).toContain("Chat 2");
+    await closed.locator(".history-open").click();
+    await until("the reopened chat, selected", async () => (await page.getByRole("tab").nth(1).getAttribute("aria-selected")) === "true");
+    await until("its messages", async () => (await shownMessages(page)).length === second.length);
+    expect(await shownMessages(page)).toEqual(second);
+
+    // a second web mode on the same folder refuses with a clear message
+    const refused = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "electron", "server", "serve.ts"), "--data-dir", dataDir], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/STORE_LOCKED.*in use by another Lynx Chat \(pid \d+\)/);
+    await page.close();
+  }, 240_000);
+});
