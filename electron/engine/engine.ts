@@ -17,6 +17,7 @@ import { BatchScheduler } from "./batch-scheduler.js";
 import { Chat } from "./chat.js";
 import { EngineError } from "./errors.js";
 import { loadPatchedLlama, physicalCores, type PatchedLlama } from "./load-llama.js";
+import { probeFiniteLogits } from "./logits-probe.js";
 import { inspectModelFile } from "./model-file.js";
 import { MoeSelectType } from "./native/moe-select-api.js";
 import { describePolicy, familyDefault, resolvePolicy } from "./policy.js";
@@ -105,6 +106,13 @@ export class LynxEngine {
     }
 
     const sequences = Array.from({ length: maxChats }, () => context.getSequence());
+    try {
+      await probeFiniteLogits(model, sequences[0]!, facts.name);
+    } catch (err) {
+      await context.dispose();
+      await model.dispose();
+      throw err;
+    }
     const info: ModelInfo = {
       ...facts,
       contextLength: context.contextSize,
