@@ -13,7 +13,7 @@ import {
 } from "../api/contract.js";
 import { chatIdSchema } from "../api/schemas.js";
 import { compactedLog, FutureVersionError, headerLine, messageRecord, recordLine, replayChatLog, type ChatData } from "./chat-log.js";
-import { AppendFile, fsyncDir, readJsonFile, writeFileAtomic } from "./durable-fs.js";
+import { AppendFile, fsyncDir, readJsonFile, writeFileAtomic, type SlowDisk } from "./durable-fs.js";
 import { lockFolder, type FolderLock } from "./folder-lock.js";
 import {
   appSettingsSchema,
@@ -54,6 +54,8 @@ export interface ChatStoreOptions {
   /** Where repair notes go besides `notices` (default console.warn). */
   log?: (message: string) => void;
   now?: () => number;
+  /** The kill test only: appends reach the file in pieces, with pauses (durable-fs.ts, SlowDisk). */
+  slowDisk?: SlowDisk;
   /** Called after each checkpoint with the chats whose streamed text it made durable (tests). */
   onCheckpoint?: (chatIds: ChatId[]) => void;
 }
@@ -235,7 +237,7 @@ export function openChatStore(dir: string, options: ChatStoreOptions = {}): Chat
       parts.push(`skipped ${replay.badLines.length} unreadable line(s) (kept in ${kept})`);
     }
     if (replay.headerRebuilt) parts.push("its header was unreadable and was rebuilt");
-    const live: LiveChat = { data: replay.chat, file: new AppendFile(file), records: replay.records, pending: "" };
+    const live: LiveChat = { data: replay.chat, file: new AppendFile(file, options.slowDisk), records: replay.records, pending: "" };
     if (replay.missingNewline) live.file.append("\n");
     chats.set(id, live);
     if (replay.interrupted) {
@@ -354,9 +356,10 @@ export function openChatStore(dir: string, options: ChatStoreOptions = {}): Chat
     const file = chat.file.file;
     chat.file.close();
     try {
-      writeFileAtomic(file, text);
+      // (a slow disk rewrites in larger pieces: a compaction should be slow enough to be killed, not take seconds)
+      writeFileAtomic(file, text, options.slowDisk ? { ...options.slowDisk, chunkBytes: options.slowDisk.chunkBytes * 4 } : null);
     } finally {
-      chat.file = new AppendFile(file);
+      chat.file = new AppendFile(file, options.slowDisk);
     }
     chat.records = records;
   }
@@ -445,7 +448,7 @@ export function openChatStore(dir: string, options: ChatStoreOptions = {}): Chat
         const file = path.join(chatsDir, init.id + logSuffix);
         // header first into a temporary file, so a log never exists without its header
         writeFileAtomic(file, headerLine(data));
-        chats.set(init.id, { data, file: new AppendFile(file), records: 1, pending: "" });
+        chats.set(init.id, { data, file: new AppendFile(file, options.slowDisk), records: 1, pending: "" });
         touchIndex();
       });
     },

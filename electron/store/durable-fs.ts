@@ -17,11 +17,11 @@ export function fsyncDir(dir: string) {
 }
 
 /** Replaces `file` with `content` atomically: a crash leaves either the old or the new file, never a mix. */
-export function writeFileAtomic(file: string, content: string | Uint8Array) {
+export function writeFileAtomic(file: string, content: string | Uint8Array, slowDisk: SlowDisk | null = null) {
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, "w");
   try {
-    writeAll(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
+    writeSlowly(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content, slowDisk);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -38,19 +38,41 @@ export function writeAll(fd: number, bytes: Uint8Array, position?: number) {
   }
 }
 
+/**
+ * The kill test's stand-in for a slow disk: each append reaches the file in pieces with pauses between them,
+ * so a kill can land in the middle of a record, as a power cut would.
+ */
+export interface SlowDisk {
+  chunkBytes: number;
+  pauseMs: number;
+}
+
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
+function writeSlowly(fd: number, bytes: Uint8Array, slowDisk: SlowDisk | null) {
+  if (!slowDisk) return writeAll(fd, bytes);
+  for (let at = 0; at < bytes.length; at += slowDisk.chunkBytes) {
+    writeAll(fd, bytes.subarray(at, Math.min(bytes.length, at + slowDisk.chunkBytes)));
+    if (at + slowDisk.chunkBytes < bytes.length) Atomics.wait(pauseCell, 0, 0, slowDisk.pauseMs);
+  }
+}
+
 /** An append-only file: every `append` is written and fsync'd before it returns. */
 export class AppendFile {
   private fd: number;
   size: number;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    private readonly slowDisk: SlowDisk | null = null,
+  ) {
     this.fd = fs.openSync(file, "a");
     this.size = fs.fstatSync(this.fd).size;
   }
 
   append(text: string, sync = true) {
     const bytes = Buffer.from(text, "utf8");
-    writeAll(this.fd, bytes);
+    writeSlowly(this.fd, bytes, this.slowDisk);
     this.size += bytes.length;
     if (sync) fs.fsyncSync(this.fd);
   }
