@@ -87,6 +87,12 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
         },
       })
     : null;
+  /** A chat the host changed itself (title, settings): saved like the engine's own snapshots, then announced. */
+  const chatChanged = (snapshot: ChatSnapshot) => {
+    const event: HostEvent = { type: "chat.snapshot", chat: snapshot };
+    persistence?.onEvent(event);
+    emit(event);
+  };
   /** The open tabs, in order, as the engine holds them. */
   const saveTabs = () => store?.setTabs(engine.chats().map((chat) => chat.id));
   const rememberModel = (path: string) => {
@@ -157,13 +163,13 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
       }
       const chat = engine.chat(chatId);
       chat.title = title.trim().slice(0, 200) || chat.title;
-      emit({ type: "chat.snapshot", chat: chat.snapshot() });
+      chatChanged(chat.snapshot());
     },
     async updateChatSettings(chatId: ChatId, settings: Partial<ChatSettings>) {
       const chat = engine.chat(chatId);
       if (settings.systemPrompt !== undefined) chat.settings.systemPrompt = settings.systemPrompt;
       if (settings.sampling) chat.settings.sampling = { ...chat.settings.sampling, ...settings.sampling };
-      emit({ type: "chat.snapshot", chat: chat.snapshot() });
+      chatChanged(chat.snapshot());
     },
     async send(chatId, text) {
       checkText(text);
