@@ -1,22 +1,12 @@
 // IPC between the preload bridge and the host. Every handler checks the sender frame (our window's
-// main frame, served from app://lynx) and validates its input with the shared zod schemas.
+// main frame, served from app://lynx), then validates and dispatches the call through ipc-dispatch.ts.
 
 import { BrowserWindow, dialog, ipcMain, type IpcMainEvent, type IpcMainInvokeEvent, type WebContents } from "electron";
-import { z } from "zod";
 import type { HostEvent, ModelInfo, TelemetryFrame } from "../api/contract.js";
-import {
-  IPC_EVENT,
-  IPC_OPEN_EXTERNAL,
-  IPC_OPEN_MODEL_PATH,
-  IPC_SUBSCRIBE,
-  IPC_TELEMETRY,
-  IPC_UNSUBSCRIBE,
-  ipcChannelFor,
-  type IpcResult,
-} from "../api/desktop.js";
-import { ApiCallError, apiMethods, dispatchApiCall, toApiError } from "../api/schemas.js";
+import { IPC_EVENT, IPC_SUBSCRIBE, IPC_TELEMETRY, IPC_UNSUBSCRIBE, type IpcResult } from "../api/desktop.js";
 import { encodeTelemetryFrame } from "../api/telemetry-codec.js";
 import type { LynxHost } from "../host/host.js";
+import { handleIpcInvoke, ipcInvokeChannels, type IpcDispatchContext } from "./ipc-dispatch.js";
 import { validateModelPath } from "./model-path.js";
 import { isAppUrl, openExternalIfVetted } from "./security.js";
 
@@ -37,14 +27,6 @@ export function isTrustedSender(event: IpcMainInvokeEvent | IpcMainEvent, ctx: I
   return isAppUrl(frame.url);
 }
 
-async function wrap<T>(fn: () => Promise<T>): Promise<IpcResult<T>> {
-  try {
-    return { ok: true, value: await fn() };
-  } catch (error) {
-    return { ok: false, error: toApiError(error) };
-  }
-}
-
 export async function showOpenModelDialog(win: BrowserWindow | null): Promise<string | null> {
   const options: Electron.OpenDialogOptions = {
     title: "Open a GGUF model",
@@ -55,46 +37,22 @@ export async function showOpenModelDialog(win: BrowserWindow | null): Promise<st
   return result.canceled ? null : (result.filePaths[0] ?? null);
 }
 
-const pathArg = z.string().min(1).max(4096);
-const urlArg = z.string().min(1).max(2048);
-
 export function registerIpc(ctx: IpcContext): () => void {
-  const channels: string[] = [];
-  const handle = (channel: string, fn: (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<IpcResult>) => {
-    channels.push(channel);
-    ipcMain.handle(channel, async (event, ...args: unknown[]) => {
-      if (!isTrustedSender(event, ctx)) return { ok: false, error: { code: "INVALID_INPUT", message: "untrusted sender" } };
-      return fn(event, ...args);
-    });
-  };
-
-  for (const method of apiMethods) {
-    if (method === "openModelDialog") continue;
-    handle(ipcChannelFor(method), (_event, ...args) => wrap(async () => dispatchApiCall(await ctx.host(), method, args)));
-  }
-
-  handle(ipcChannelFor("openModelDialog"), () =>
-    wrap(async () => {
+  const dispatch: IpcDispatchContext = {
+    host: ctx.host,
+    openModel: ctx.openModel,
+    openModelDialog: async () => {
       const file = await showOpenModelDialog(ctx.mainWindow());
-      if (!file) return null;
-      return ctx.openModel(await validateModelPath(file));
-    }),
-  );
-
-  handle(IPC_OPEN_MODEL_PATH, (_event, raw) =>
-    wrap(async () => {
-      const parsed = pathArg.safeParse(raw);
-      if (!parsed.success) throw new ApiCallError("INVALID_INPUT", "not a file path");
-      return ctx.openModel(await validateModelPath(parsed.data));
-    }),
-  );
-
-  handle(IPC_OPEN_EXTERNAL, (_event, raw) =>
-    wrap(async () => {
-      const parsed = urlArg.safeParse(raw);
-      return parsed.success ? openExternalIfVetted(parsed.data) : false;
-    }),
-  );
+      return file ? ctx.openModel(await validateModelPath(file)) : null;
+    },
+    openExternal: openExternalIfVetted,
+  };
+  for (const channel of ipcInvokeChannels) {
+    ipcMain.handle(channel, async (event, ...args: unknown[]): Promise<IpcResult> => {
+      if (!isTrustedSender(event, ctx)) return { ok: false, error: { code: "INVALID_INPUT", message: "untrusted sender" } };
+      return handleIpcInvoke(dispatch, channel, args);
+    });
+  }
 
   // Event stream: one host subscription per renderer (web contents), ended when it goes away.
   const subscriptions = new Map<WebContents, () => void>();
@@ -126,7 +84,7 @@ export function registerIpc(ctx: IpcContext): () => void {
   ipcMain.on(IPC_UNSUBSCRIBE, onUnsubscribe);
 
   return () => {
-    for (const c of channels) ipcMain.removeHandler(c);
+    for (const c of ipcInvokeChannels) ipcMain.removeHandler(c);
     ipcMain.off(IPC_SUBSCRIBE, onSubscribe);
     ipcMain.off(IPC_UNSUBSCRIBE, onUnsubscribe);
     for (const off of subscriptions.values()) off();

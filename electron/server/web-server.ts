@@ -107,7 +107,14 @@ function parseCookies(header: string | undefined): Map<string, string> {
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq < 0) continue;
-    out.set(part.slice(0, eq).trim(), decodeURIComponent(part.slice(eq + 1).trim()));
+    // a malformed value (any page on localhost can set cookies for it) is skipped: decodeURIComponent throws on it
+    let value: string;
+    try {
+      value = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      continue;
+    }
+    out.set(part.slice(0, eq).trim(), value);
   }
   return out;
 }
@@ -152,18 +159,26 @@ function sendText(res: ServerResponse, status: number, text: string): void {
   res.end(data);
 }
 
+/**
+ * Reads a body of at most `limit` bytes. A larger one is refused as soon as it is seen, and the rest is read and
+ * dropped (not buffered) so the client, still sending, gets the 413 instead of a reset connection.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
+    const refuse = () => {
+      tooLarge = true;
+      chunks.length = 0;
+      reject(new ApiCallError("INVALID_INPUT", `request body larger than ${limit} bytes`));
+    };
+    if (Number(req.headers["content-length"]) > limit) refuse();
     req.on("data", (chunk: Buffer) => {
+      if (tooLarge) return;
       size += chunk.length;
-      if (size > limit) {
-        reject(new ApiCallError("INVALID_INPUT", `request body larger than ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size > limit) refuse();
+      else chunks.push(chunk);
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
@@ -299,6 +314,17 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   }
 
   const server = createServer((req, res) => {
+    try {
+      handleRequest(req, res);
+    } catch (error) {
+      // nothing a request carries may take the server down: an unexpected throw is a typed 500
+      log(`request error: ${String(error)}`);
+      if (!res.headersSent) sendJson(res, 500, { error: toApiError(error) });
+      else res.destroy();
+    }
+  });
+
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     baseHeaders(res);
     const forbidden = checkSameOrigin(req);
     if (forbidden) {
@@ -339,7 +365,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     handleStatic(req, res, url);
-  });
+  }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const clients = new Set<WebSocket>();
@@ -402,8 +428,12 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       ws.ping();
     }, 30_000);
     ping.unref();
-    // The socket is server -> client only; a client message is ignored.
-    ws.on("message", () => {});
+    // The socket is server -> client only: a client message changes nothing and is answered with a typed error.
+    ws.on("message", () => {
+      if (ws.readyState !== ws.OPEN || ws.bufferedAmount > TELEMETRY_BACKPRESSURE_BYTES) return;
+      const reply: HostEvent = { type: "host.error", code: "INVALID_INPUT", message: "this socket only carries events to the page: call POST /api/<method>" };
+      ws.send(JSON.stringify(reply));
+    });
     ws.on("close", () => {
       clearInterval(ping);
       clients.delete(ws);
