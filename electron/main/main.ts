@@ -61,6 +61,8 @@ function createWindow(): BrowserWindow {
       navigateOnDragDrop: false,
       spellcheck: false,
       safeDialogs: true,
+      // no middle-click (auxclick) navigation: it would ask for a new window (denied anyway by setWindowOpenHandler)
+      disableBlinkFeatures: "Auxclick",
     },
   });
   win.once("ready-to-show", () => win.show());
