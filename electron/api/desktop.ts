@@ -1,7 +1,7 @@
 // The Electron-only extras of the preload bridge, and the IPC channel names shared by preload and main.
 // Pure types and constants.
 
-import type { LynxApi, ModelInfo } from "./contract.js";
+import type { ChatId, ExportFormat, LynxApi, ModelInfo } from "./contract.js";
 import type { ApiMethod } from "./schemas.js";
 
 /** Commands the application menu sends to the renderer (which knows the active tab). */
@@ -18,6 +18,8 @@ export interface LynxDesktopBridge extends LynxApi {
   onMenuCommand(listener: (command: MenuCommand) => void): () => void;
   /** Opens a vetted https URL in the system browser (main re-checks it). */
   openExternal(url: string): Promise<boolean>;
+  /** Exports a chat through a save dialog (downloads are blocked in the app): the saved path, or null if cancelled. */
+  saveChatExport(chatId: ChatId, format: ExportFormat): Promise<string | null>;
 }
 
 export const IPC_PREFIX = "lynx:";
@@ -29,6 +31,7 @@ export const IPC_TELEMETRY = "lynx:telemetry";
 export const IPC_MENU = "lynx:menu";
 export const IPC_OPEN_MODEL_PATH = "lynx:openModelPath";
 export const IPC_OPEN_EXTERNAL = "lynx:openExternal";
+export const IPC_SAVE_EXPORT = "lynx:saveExport";
 
 /** Hosts the app may open in the system browser (docs and model hubs). */
 export const externalHostAllowList = ["github.com", "huggingface.co", "www.electronjs.org", "electronjs.org", "node-llama-cpp.withcat.ai"];

@@ -3,8 +3,9 @@
 
 import { z } from "zod";
 import type { LynxApi, ModelInfo } from "../api/contract.js";
-import { IPC_OPEN_EXTERNAL, IPC_OPEN_MODEL_PATH, ipcChannelFor, isVettedExternalUrl, type IpcResult } from "../api/desktop.js";
-import { ApiCallError, apiMethods, dispatchApiCall, toApiError, validateApiArgs } from "../api/schemas.js";
+import type { ChatId, ExportFormat } from "../api/contract.js";
+import { IPC_OPEN_EXTERNAL, IPC_OPEN_MODEL_PATH, IPC_SAVE_EXPORT, ipcChannelFor, isVettedExternalUrl, type IpcResult } from "../api/desktop.js";
+import { ApiCallError, apiMethods, chatIdSchema, dispatchApiCall, exportFormatSchema, toApiError, validateApiArgs } from "../api/schemas.js";
 import { validateModelPath } from "./model-path.js";
 
 /** What the handlers reach: the host, and the few desktop actions main performs itself. */
@@ -16,6 +17,8 @@ export interface IpcDispatchContext {
   openModel(path: string): Promise<ModelInfo>;
   /** Opens a vetted https URL in the system browser. */
   openExternal(url: string): Promise<boolean>;
+  /** Exports a chat through a save dialog; the saved path, or null when cancelled (absent: not offered). */
+  saveExport?(chatId: ChatId, format: ExportFormat): Promise<string | null>;
 }
 
 const pathArg = z.string().min(1).max(4096);
@@ -41,6 +44,15 @@ handlers.set(IPC_OPEN_MODEL_PATH, async (ctx, [raw]) => {
 handlers.set(IPC_OPEN_EXTERNAL, async (ctx, [raw]) => {
   const parsed = urlArg.safeParse(raw);
   return parsed.success && isVettedExternalUrl(parsed.data) ? ctx.openExternal(parsed.data) : false;
+});
+
+handlers.set(IPC_SAVE_EXPORT, async (ctx, [rawId, rawFormat]) => {
+  // the page names the chat and the format only: the content comes from the host, the path from the dialog
+  const chatId = chatIdSchema.safeParse(rawId);
+  const format = exportFormatSchema.safeParse(rawFormat);
+  if (!chatId.success || !format.success) throw new ApiCallError("INVALID_INPUT", 'saveChatExport takes a chat id and "markdown" or "json"');
+  if (!ctx.saveExport) throw new ApiCallError("INVALID_INPUT", "saving an export is not available here");
+  return ctx.saveExport(chatId.data, format.data);
 });
 
 /** Every channel main answers with ipcMain.handle. */

@@ -6,6 +6,7 @@ import type { HostEvent, ModelInfo, TelemetryFrame } from "../api/contract.js";
 import { IPC_EVENT, IPC_SUBSCRIBE, IPC_TELEMETRY, IPC_UNSUBSCRIBE, type IpcResult } from "../api/desktop.js";
 import { encodeTelemetryFrame } from "../api/telemetry-codec.js";
 import type { LynxHost } from "../host/host.js";
+import { saveChatExportWithDialog } from "./export-dialog.js";
 import { handleIpcInvoke, ipcInvokeChannels, type IpcDispatchContext } from "./ipc-dispatch.js";
 import { validateModelPath } from "./model-path.js";
 import { isAppUrl, openExternalIfVetted } from "./security.js";
@@ -46,6 +47,7 @@ export function registerIpc(ctx: IpcContext): () => void {
       return file ? ctx.openModel(await validateModelPath(file)) : null;
     },
     openExternal: openExternalIfVetted,
+    saveExport: async (chatId, format) => saveChatExportWithDialog(await ctx.host(), ctx.mainWindow(), chatId, format),
   };
   for (const channel of ipcInvokeChannels) {
     ipcMain.handle(channel, async (event, ...args: unknown[]): Promise<IpcResult> => {

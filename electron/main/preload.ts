@@ -20,6 +20,7 @@ import {
   IPC_MENU,
   IPC_OPEN_EXTERNAL,
   IPC_OPEN_MODEL_PATH,
+  IPC_SAVE_EXPORT,
   IPC_SUBSCRIBE,
   IPC_TELEMETRY,
   IPC_UNSUBSCRIBE,
@@ -90,6 +91,8 @@ const bridge: LynxDesktopBridge = {
     if (!filePath) return Promise.reject(new Error("[INVALID_INPUT] the dropped item is not a file on disk"));
     return unwrap(ipcRenderer.invoke(IPC_OPEN_MODEL_PATH, filePath) as Promise<IpcResult<ModelInfo>>);
   },
+  saveChatExport: (chatId: ChatId, format: ExportFormat) =>
+    unwrap(ipcRenderer.invoke(IPC_SAVE_EXPORT, chatId, format) as Promise<IpcResult<string | null>>),
   subscribe(onEvent, onTelemetry) {
     if (typeof onEvent !== "function" || typeof onTelemetry !== "function") throw new TypeError("subscribe needs two functions");
     eventListeners.add(onEvent);

@@ -68,7 +68,7 @@ export interface AppActions {
   /** Removes a chat from the store, closing its tab. The panel asks for confirmation first. */
   deleteChat(id: ChatId): Promise<void>;
   renameStoredChat(id: ChatId, title: string): Promise<void>;
-  /** Returns the export, or null after a failure (reported). */
+  /** Web mode: returns the export to download; the desktop app saves it through a dialog and returns null. Failures are reported. */
   exportChat(id: ChatId, format: ExportFormat): Promise<ChatExport | null>;
   dismissNotice(id: number): void;
   /** Applies buffered deltas now (tests; also before any other event). */
@@ -97,7 +97,7 @@ export interface StoreOptions {
   now?: () => number;
 }
 
-type MaybeDesktop = LynxApi & Partial<Pick<LynxDesktopBridge, "openModelDialog" | "openModelFile">> & {
+type MaybeDesktop = LynxApi & Partial<Pick<LynxDesktopBridge, "openModelDialog" | "openModelFile" | "saveChatExport">> & {
   transport?: string;
   onConnectionChange?: (listener: (state: Connection) => void) => () => void;
 };
@@ -152,6 +152,7 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
           const chats = await resync();
           if (chats.length === 0) await get().actions.newChat();
           void loadStorageInfo();
+          void loadSavedTheme();
         } catch (error) {
           const body = toApiError(error);
           set((s) => ({ model: { ...s.model, loading: false, error: body } }));
@@ -228,6 +229,12 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
       },
       async exportChat(id, format) {
         try {
+          if (api.saveChatExport) {
+            // the desktop app saves through a dialog in main (it blocks downloads): nothing left to hand over
+            const saved = await api.saveChatExport(id, format);
+            if (saved) get().actions.notify("info", `Exported to ${saved}`);
+            return null;
+          }
           return await api.exportChat(id, format);
         } catch (error) {
           fail(error);
@@ -384,6 +391,8 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
         } catch {
           /* ignore */
         }
+        // the host keeps it too: web mode's origin (its port) changes at every start, and localStorage with it
+        void api.updateAppSettings?.({ theme }).catch(() => {});
       },
       toggleTheme() {
         get().actions.setTheme(get().ui.theme === "dark" ? "light" : "dark");
@@ -465,6 +474,15 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
         historyTimer = null;
         void get().actions.refreshHistory();
       }, 500);
+    }
+
+    async function loadSavedTheme() {
+      try {
+        const { theme } = await api.getAppSettings();
+        if (theme !== "system" && theme !== get().ui.theme) set((s) => ({ ui: { ...s.ui, theme } }));
+      } catch {
+        /* nothing saved */
+      }
     }
 
     async function loadStorageInfo() {
