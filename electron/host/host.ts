@@ -138,6 +138,16 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     }
   };
 
+  /** A message that cannot be saved is not answered: the generation just started is stopped again. */
+  const saveBeforeGenerating = (chat: { snapshot(): ChatSnapshot; stop(): void }) => {
+    try {
+      persistence?.sync(chat.snapshot());
+    } catch (err) {
+      chat.stop();
+      throw toEngineError(err);
+    }
+  };
+
   const checkText = (text: string) => {
     if (typeof text !== "string" || text.trim().length === 0) throw new EngineError("INVALID_INPUT", "the message is empty");
     if (text.length > maxMessageLength) throw new EngineError("INVALID_INPUT", `the message is longer than ${maxMessageLength} characters`);
@@ -177,7 +187,7 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
       start(() => chat.send(text));
       // the engine added the user's message synchronously and has not decoded yet (it yields first):
       // saving here makes the message durable before its generation starts
-      persistence?.sync(chat.snapshot());
+      saveBeforeGenerating(chat);
     },
     async stop(chatId) {
       engine.chat(chatId).stop();
@@ -185,13 +195,13 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     async regenerate(chatId) {
       const chat = engine.chat(chatId);
       start(() => chat.regenerate());
-      persistence?.sync(chat.snapshot());
+      saveBeforeGenerating(chat);
     },
     async editLastAndResend(chatId, text) {
       checkText(text);
       const chat = engine.chat(chatId);
       start(() => chat.editLastAndResend(text));
-      persistence?.sync(chat.snapshot());
+      saveBeforeGenerating(chat);
     },
     async resetChat(chatId) {
       await engine.chat(chatId).reset();

@@ -74,6 +74,15 @@ describe("host + chat store", () => {
       expect(last.stats!.tokens).toBeGreaterThan(0);
       expect(last.stats!.expertsBefore).toBeGreaterThan(0);
       expect((await host.getPolicy()).setting).toEqual({ mode: "budget", experts: 3 });
+      // what an answer read per step: never more than plain top-k would, never more than the cap (or k, alone)
+      const k = (await host.getModel()).expertsPerToken;
+      for (const message of after.flatMap((chat) => chat.messages)) {
+        if (!message.stats || message.stats.decodeSteps === 0) continue;
+        expect(message.stats.expertsAfter).toBeLessThanOrEqual(message.stats.expertsBefore + 1e-9);
+        expect(message.stats.expertsAfter).toBeLessThanOrEqual(Math.max(3, k) + 1e-9);
+        expect(message.stats.expertsBefore).toBeGreaterThanOrEqual(k - 1e-9);
+        expect(message.stats.batchedSteps).toBeLessThanOrEqual(message.stats.decodeSteps);
+      }
       expect((await host.getAppSettings()).lastModel).toBe(modelPath);
 
       // the closed chat is in the history and comes back with its messages; its context is rebuilt on the next send
