@@ -31,7 +31,7 @@ export function MessageStats({ stats, stopReason }: { stats: AnswerStats; stopRe
         `${stats.batchedSteps} of ${stats.decodeSteps} decode steps were batched with other chats`
       : "dense model: no experts";
   return (
-    <dl className="message-stats" data-testid="message-stats" title={`${routing}. Pruning: ${stats.pruning.description}`}>
+    <dl className="message-stats" data-testid="answer-stats" title={`${routing}. Pruning: ${stats.pruning.description}`}>
       <div>
         <dt>tokens</dt>
         <dd data-stat="tokens">{stats.tokens}</dd>
@@ -83,7 +83,7 @@ export const Message = memo(function Message({ message, streaming = false }: { m
         <div className={`stop-reason ${message.stopReason}`}>{stopLabels[message.stopReason] ?? message.stopReason}</div>
       )}
       {message.interrupted && (
-        <div className="stop-reason interrupted" data-testid="message-interrupted">
+        <div className="stop-reason interrupted" data-testid="answer-interrupted">
           interrupted: the app stopped while this was written; the saved part is shown
         </div>
       )}
