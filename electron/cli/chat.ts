@@ -1,6 +1,6 @@
 // Headless CLI: runs prompts as concurrent chats through the real engine and prints a routing summary.
 //
-//   npm run chat -- --model PATH --chats N --policy off|affinity:A,B|budget:M [--max-tokens T] [--json] "prompt 1" ...
+//   npm run chat -- --model PATH --chats N --policy off|affinity:A,B|budget:M [--max-tokens T] [--json] [--data-dir DIR] "prompt 1" ...
 import { parseArgs } from "node:util";
 import type { ChatMessage, PolicySpec } from "../api/contract.js";
 import { EngineError } from "../engine/errors.js";
@@ -8,8 +8,10 @@ import { inspectModelFile } from "../engine/model-file.js";
 import { parsePolicy } from "../engine/policy.js";
 
 const usage = `usage: npm run chat -- --model PATH [--chats N] [--policy off|affinity:A,B|budget:M]
-                        [--max-tokens T] [--temperature X] [--threads N] [--ignore-eos] [--json] "prompt" ...
-With fewer prompts than --chats, prompts are reused round-robin.`;
+                        [--max-tokens T] [--temperature X] [--threads N] [--ignore-eos] [--json]
+                        [--data-dir DIR] "prompt" ...
+With fewer prompts than --chats, prompts are reused round-robin.
+--data-dir saves the chats (with their statistics) into that data folder: the app's History lists them.`;
 
 async function main() {
   const { values, positionals } = parseArgs({
@@ -23,6 +25,7 @@ async function main() {
       threads: { type: "string" },
       "ignore-eos": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      "data-dir": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -40,6 +43,8 @@ async function main() {
   // a broken or hostile file is refused before node-llama-cpp and the native engine are even imported
   // (their start-up takes seconds; the check takes milliseconds)
   await inspectModelFile(values.model);
+  // opened first: a data folder another process holds is refused before the model loads
+  const store = values["data-dir"] ? (await import("../store/index.js")).openChatStore(values["data-dir"]) : null;
   const [{ LynxEngine }, { Counter }, { RoutingRecorder }] = await Promise.all([
     import("../engine/engine.js"),
     import("../engine/native/moe-select-api.js"),
@@ -124,6 +129,17 @@ async function main() {
         outputs: results.map((m) => ({ text: m.text, stopReason: m.stopReason })),
       }),
     );
+  }
+  if (store) {
+    try {
+      for (const chat of chats) {
+        store.createChat({ id: chat.id, title: `CLI: ${chat.messages[0]?.text.slice(0, 60) ?? chat.title}`, settings: chat.settings, ...(chat.messages[0]?.createdAt ? { createdAt: chat.messages[0].createdAt } : {}) });
+        store.syncMessages(chat.id, chat.messages);
+      }
+      log(`saved ${chats.length} chats in ${store.dir}`);
+    } finally {
+      store.close();
+    }
   }
   await engine.dispose();
 }
