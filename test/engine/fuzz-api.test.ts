@@ -239,7 +239,10 @@ async function fuzzWhileStreaming(lanes: Lane[]) {
   }
 }
 
+const summaryFile = path.join(root, "test", "artifacts", "fuzz-summary.json");
+
 beforeAll(async () => {
+  rmSync(summaryFile, { force: true }); // npm run fuzz prints it: never a previous run's
   process.on("unhandledRejection", onRejection);
   process.on("uncaughtException", onException);
   prototypesBefore = prototypeNames();
@@ -266,9 +269,8 @@ afterAll(async () => {
   process.off("uncaughtException", onException);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
   if (Object.keys(summary).length > 1) {
-    const dir = path.join(root, "test", "artifacts");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, "fuzz-summary.json"), JSON.stringify(summary) + "\n"); // one line: npm run fuzz prints it last
+    mkdirSync(path.dirname(summaryFile), { recursive: true });
+    writeFileSync(summaryFile, JSON.stringify(summary) + "\n"); // one line: npm run fuzz prints it last
   }
 });
 
