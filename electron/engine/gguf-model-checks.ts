@@ -11,6 +11,8 @@ const LLAMA_MAX_EXPERTS = 1024;
 const ROPE_SCALING_TYPES = new Set(["none", "linear", "yarn", "longrope"]);
 
 const expertTensor = /^blk\.(\d+)\.ffn_(gate|up|down|gate_up)_exps\.weight$/;
+const attentionTensor = /^blk\.(\d+)\.attn_(q|k|v|qkv|output)\.weight$/;
+const denseFfnTensor = /^blk\.(\d+)\.ffn_(gate|up|down)\.weight$/;
 
 /** Throws UNSUPPORTED_ARCHITECTURE (not a language model) or MODEL_LOAD_FAILED (inconsistent metadata). */
 export function checkModelMetadata(gguf: GgufPreflight, displayName: string): void {
@@ -28,6 +30,7 @@ export function checkModelMetadata(gguf: GgufPreflight, displayName: string): vo
   if (nextn > layers) throw refuse(`it claims ${nextn} next-token prediction layers out of ${layers}`);
 
   checkExperts(gguf, architecture, refuse);
+  checkShapes(gguf, architecture, layers, refuse);
 
   const ropeScaling = meta.get(`${architecture}.rope.scaling.type`);
   if (ropeScaling?.type === "string" && !ROPE_SCALING_TYPES.has(ropeScaling.value ?? "")) {
@@ -59,6 +62,78 @@ function checkExperts(gguf: GgufPreflight, arch: string, refuse: (what: string) 
     const held = tensor.dims.length === 3 ? tensor.dims[2]! : undefined;
     if (held !== undefined && held !== experts) throw refuse(`the tensor ${tensor.name} holds ${held} experts but the metadata says ${experts}`);
   }
+}
+
+/** Found by loading metadata-mutated models in child processes: each of these made llama.cpp assert. */
+function checkShapes(gguf: GgufPreflight, arch: string, layers: number, refuse: (what: string) => EngineError) {
+  const meta = gguf.metadata;
+  // every llama.cpp architecture creates token_embd as {n_embd, n_vocab}; another width asserts in the loader or the first graph
+  const embd = numberOf(meta.get(`${arch}.embedding_length`));
+  const tokenEmbd = gguf.tensors.find((t) => t.name === "token_embd.weight");
+  if (embd !== undefined && tokenEmbd && tokenEmbd.dims[0] !== embd) {
+    throw refuse(`its embedding width is ${embd} but token_embd.weight has rows of ${tokenEmbd.dims[0]}`);
+  }
+  // a layer with attention weights needs heads of non-zero size: a 0 becomes a 0-sized tensor shape, which asserts
+  const attentionLayers = new Set<number>();
+  for (const t of gguf.tensors) {
+    const match = attentionTensor.exec(t.name);
+    if (match) attentionLayers.add(Number(match[1]));
+  }
+  const perLayer = (key: string) => {
+    const value = meta.get(`${arch}.${key}`);
+    return (layer: number) => (value?.type === "array" ? (value.items?.[layer] === undefined ? undefined : Number(value.items[layer])) : numberOf(value));
+  };
+  const sizes = ["attention.head_count", "attention.head_count_kv", "attention.key_length", "attention.value_length"].map((key) => [key, perLayer(key)] as const);
+  for (const layer of [...attentionLayers].sort((a, b) => a - b)) {
+    if (layer >= layers) continue;
+    for (const [key, at] of sizes) {
+      if (at(layer) === 0) throw refuse(`layer ${layer} has attention weights but its ${key} is 0`);
+    }
+  }
+  // a size of 0 for tensors the file has becomes a 0-sized expected shape, which asserts in llama.cpp's loader
+  const feedForward = perLayer("feed_forward_length");
+  for (const t of gguf.tensors) {
+    const dense = denseFfnTensor.exec(t.name);
+    if (dense && feedForward(Number(dense[1])) === 0) throw refuse(`layer ${dense[1]} has feed-forward weights but its feed_forward_length is 0`);
+  }
+  const sizeOfTensors = (key: string, pattern: RegExp) => {
+    const sized = numberOf(meta.get(`${arch}.${key}`)) === 0 ? gguf.tensors.find((t) => pattern.test(t.name)) : undefined;
+    if (sized) throw refuse(`its ${key} is 0, yet it has weights of that size (${sized.name})`);
+  };
+  sizeOfTensors("expert_feed_forward_length", expertTensor);
+  sizeOfTensors("expert_shared_count", /^blk\.\d+\.ffn_(gate|up|down)_shexp\.weight$/);
+  sizeOfTensors("attention.kv_lora_rank", /^blk\.\d+\.attn_kv_a_mqa\.weight$/);
+  checkLatentAttention(gguf, arch, refuse);
+
+  // ggml's norms assert eps >= 0 when they run (NaN fails it too)
+  for (const [key, value] of meta) {
+    if (!/\.layer_norm(_rms)?_epsilon$/.test(key)) continue;
+    const eps = numberOf(value);
+    if (eps !== undefined && !(eps >= 0)) throw refuse(`its ${key} is ${eps}; a norm's epsilon must be a number >= 0`);
+  }
+}
+
+/**
+ * Multi-head latent attention (DeepSeek-V2/V3, Kimi K2, ...): llama.cpp's converters write it as one KV head
+ * whose key is the latent plus the rotary part; other values make the first graph assert.
+ */
+function checkLatentAttention(gguf: GgufPreflight, arch: string, refuse: (what: string) => EngineError) {
+  const num = (key: string) => numberOf(gguf.metadata.get(`${arch}.${key}`));
+  const keyMla = num("attention.key_length_mla");
+  const valueMla = num("attention.value_length_mla");
+  if (!keyMla || !valueMla) return;
+  const latent = num("attention.kv_lora_rank");
+  const rope = num("rope.dimension_count");
+  const key = num("attention.key_length");
+  const value = num("attention.value_length");
+  if (arch === "deepseek2" && num("attention.head_count_kv") !== undefined && num("attention.head_count_kv") !== 1) {
+    throw refuse(`its latent attention has ${num("attention.head_count_kv")} KV heads; llama.cpp expects 1`);
+  }
+  if (rope !== undefined && keyMla <= rope) throw refuse(`its attention key length ${keyMla} leaves no room beside ${rope} rotary dimensions`);
+  if (latent !== undefined && rope !== undefined && key !== undefined && key !== latent + rope) {
+    throw refuse(`its attention key length is ${key}, not the latent rank ${latent} plus ${rope} rotary dimensions`);
+  }
+  if (latent !== undefined && value !== undefined && value !== latent) throw refuse(`its attention value length is ${value}, not the latent rank ${latent}`);
 }
 
 function checkVocabulary(gguf: GgufPreflight, refuse: (what: string) => EngineError) {
