@@ -5,7 +5,7 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const fixture = (name: string) => path.join(root, "test", "fixtures", "models", name);
 
 /** MoE fixtures that differ in gating; see tools/fixtures/README.md. */
-export const moeFixtures = ["qwen3moe-tiny.gguf", "olmoe-tiny.gguf", "glm4moe-tiny.gguf", "deepseek2-tiny.gguf", "gpt-oss-tiny.gguf"];
+export const moeFixtures = ["qwen3moe-tiny.gguf", "olmoe-tiny.gguf", "glm4moe-tiny.gguf", "deepseek2-tiny.gguf", "deepseek2-4groups-tiny.gguf", "bailingmoe2-tiny.gguf", "gpt-oss-tiny.gguf"];
 export const denseFixture = "qwen3-dense-tiny.gguf";
 
 export const prompts = [
