@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
-import { engineBuildOptions, patchedCmakeOptions } from "../../tools/engine/engine-build-options.js";
+import { engineBuildOptions, patchedCmakeOptions } from "./native/build-identity.js";
 import { EngineError } from "./errors.js";
 import { bindMoeSelectApi, findMappedLibllama, type MoeSelectApi } from "./native/moe-select-api.js";
 

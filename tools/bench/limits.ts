@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { engineBuildOptions } from "../engine/engine-build-options.js";
+import { engineBuildOptions } from "../../electron/engine/native/build-identity.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 

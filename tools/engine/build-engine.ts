@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { engineBuildOptions, gpuFromArgs, patchedCmakeOption, patchedCmakeOptions } from "./engine-build-options.js";
+import { engineBuildOptions, gpuFromArgs, patchedCmakeOption, patchedCmakeOptions } from "../../electron/engine/native/build-identity.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const nlcDir = path.join(root, "node_modules", "node-llama-cpp");

@@ -1,4 +1,5 @@
-// The identity of a patched engine build, shared by the build script and the engine loader.
+// The identity of a patched engine build (patch hash, cmake options, cache key), shared by the engine loader and the
+// build script (tools/engine/build-engine.ts); it lives with the engine so that the engine never imports tools/.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
