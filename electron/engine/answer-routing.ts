@@ -80,6 +80,11 @@ export class AnswerRoutingMeter {
     };
   }
 
+  /** Totals since the engine started (batched decode steps and their summed mean distinct experts). */
+  runningTotals(): RoutingMark {
+    return this.mark();
+  }
+
   stop() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -1,7 +1,7 @@
 // The engine: one MoE model, one context whose sequences serve every chat, batch-aware expert selection
 // through our llama.cpp patch, and routing telemetry. No Electron here: it runs in plain Node.
 import crypto from "node:crypto";
-import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
 import {
   maxChatsLimit,
   type AggressivenessSetting,
@@ -12,10 +12,11 @@ import {
   type PolicySpec,
   type PolicyState,
 } from "../api/contract.js";
-import { AnswerRoutingMeter } from "./answer-routing.js";
+import { AnswerRoutingMeter, type RoutingMark } from "./answer-routing.js";
 import { BatchScheduler } from "./batch-scheduler.js";
 import { Chat } from "./chat.js";
 import { EngineError } from "./errors.js";
+import { checkPromptFits, runGeneration, type GenerationInput, type GenerationRequest, type GenerationResult } from "./generation.js";
 import { loadPatchedLlama, physicalCores, type PatchedLlama } from "./load-llama.js";
 import { probeFiniteLogits } from "./logits-probe.js";
 import { inspectModelFile } from "./model-file.js";
@@ -51,6 +52,8 @@ export class LynxEngine {
   private chatWrapper: ChatWrapper | undefined;
   private disposed = false;
   private readonly routing: AnswerRoutingMeter;
+  /** One-shot generations in flight (the API's), aborted when the engine is disposed. */
+  private readonly generations = new Map<Promise<unknown>, AbortController>();
 
   private constructor(
     readonly info: ModelInfo,
@@ -183,6 +186,37 @@ export class LynxEngine {
     };
   }
 
+  // one-shot generations (the OpenAI-compatible API)
+
+  /** Generates once from messages or a raw prompt on a pool sequence, batched and pruned like the chats. */
+  generate(request: GenerationRequest): Promise<GenerationResult> {
+    this.assertAlive();
+    const abort = new AbortController();
+    const outer = request.signal;
+    if (outer?.aborted) abort.abort(outer.reason);
+    else outer?.addEventListener("abort", () => abort.abort(outer.reason), { once: true });
+    const run = runGeneration(this.chatServices(), { ...request, signal: abort.signal });
+    this.generations.set(run, abort);
+    void run.catch(() => {}).finally(() => this.generations.delete(run));
+    return run;
+  }
+
+  /** The prompt's token count; throws CONTEXT_FULL when a sequence cannot hold it. */
+  promptTokens(input: GenerationInput): number {
+    return checkPromptFits(this.chatServices(), input);
+  }
+
+  /** A grammar that constrains output to JSON, or to JSON matching a schema (node-llama-cpp's schema subset). */
+  async jsonGrammar(schema?: object): Promise<LlamaGrammar> {
+    const llama = this.patched.llama;
+    return schema === undefined ? await llama.getGrammarFor("json") : await llama.createGrammarForJsonSchema(schema as never);
+  }
+
+  /** Running totals of the batched decode steps' distinct experts (plain top-k and after selection). */
+  routingTotals(): RoutingMark {
+    return this.routing.runningTotals();
+  }
+
   // policy
 
   get policy(): PolicyState {
@@ -252,6 +286,8 @@ export class LynxEngine {
     this.telemetry.stop();
     this.routing.stop();
     this.pool.rejectAll(new EngineError("INTERNAL", "the model was unloaded"));
+    for (const abort of this.generations.values()) abort.abort(new EngineError("INTERNAL", "the model was unloaded"));
+    await Promise.all([...this.generations.keys()].map((run) => run.catch(() => {})));
     await Promise.all(this.chats().map((chat) => chat.close()));
     this.chatMap.clear();
     await this.context.dispose();
