@@ -7,11 +7,14 @@ import type { GgufMetaValue, GgufPreflight, StringList } from "./gguf-preflight.
 /** llama.cpp's limits (src/llama-hparams.h). */
 const LLAMA_MAX_LAYERS = 512;
 const LLAMA_MAX_EXPERTS = 1024;
+/** The last llama_expert_gating_func_type (sqrt-softplus). */
+const MAX_EXPERT_GATING_FUNC = 4;
 /** Rope scaling names llama.cpp knows; any other aborts the load. */
 const ROPE_SCALING_TYPES = new Set(["none", "linear", "yarn", "longrope"]);
 
 const expertTensor = /^blk\.(\d+)\.ffn_(gate|up|down|gate_up)_exps\.weight$/;
 const attentionTensor = /^blk\.(\d+)\.attn_(q|k|v|qkv|output)\.weight$/;
+const kvProjection = /^blk\.(\d+)\.attn_(k|v)\.weight$/;
 const denseFfnTensor = /^blk\.(\d+)\.ffn_(gate|up|down)\.weight$/;
 
 /** Throws UNSUPPORTED_ARCHITECTURE (not a language model) or MODEL_LOAD_FAILED (inconsistent metadata). */
@@ -58,6 +61,9 @@ function checkExperts(gguf: GgufPreflight, arch: string, refuse: (what: string) 
     if (groups > 1 && experts % groups !== 0) throw refuse(`its ${experts} experts do not divide into ${groups} groups`);
     if (groups > 1 && (groupsUsed === 0 || groupsUsed >= groups)) throw refuse(`it uses ${groupsUsed} of its ${groups} expert groups per token`);
   }
+  // llama.cpp's gating switch aborts on values it does not know (llama_expert_gating_func_type: 0-4)
+  const gating = numberOf(meta.get(`${arch}.expert_gating_func`));
+  if (gating !== undefined && gating > MAX_EXPERT_GATING_FUNC) throw refuse(`its expert gating function ${gating} is unknown (llama.cpp knows 0 to ${MAX_EXPERT_GATING_FUNC})`);
   for (const tensor of expertTensors) {
     const held = tensor.dims.length === 3 ? tensor.dims[2]! : undefined;
     if (held !== undefined && held !== experts) throw refuse(`the tensor ${tensor.name} holds ${held} experts but the metadata says ${experts}`);
@@ -90,6 +96,23 @@ function checkShapes(gguf: GgufPreflight, arch: string, layers: number, refuse: 
       if (at(layer) === 0) throw refuse(`layer ${layer} has attention weights but its ${key} is 0`);
     }
   }
+  // K and V projections hold head_count_kv heads of key_length / value_length: some loaders size them from another
+  // value than the graph uses (gpt-oss: V from the key length), so a mismatch asserts at the first decode
+  const kvHeads = perLayer("attention.head_count_kv");
+  const heads = perLayer("attention.head_count");
+  const keyLength = numberOf(meta.get(`${arch}.attention.key_length`));
+  const valueLength = numberOf(meta.get(`${arch}.attention.value_length`));
+  for (const t of gguf.tensors) {
+    const match = kvProjection.exec(t.name);
+    if (!match || t.dims.length !== 2) continue;
+    const layer = Number(match[1]);
+    const headSize = match[2] === "k" ? keyLength : valueLength;
+    const n = kvHeads(layer) ?? heads(layer);
+    if (headSize !== undefined && n !== undefined && t.dims[1] !== n * headSize) {
+      throw refuse(`${t.name} has ${t.dims[1]} outputs, not ${n} KV heads of ${headSize} (attention.${match[2] === "k" ? "key" : "value"}_length)`);
+    }
+  }
+
   // a size of 0 for tensors the file has becomes a 0-sized expected shape, which asserts in llama.cpp's loader
   const feedForward = perLayer("feed_forward_length");
   for (const t of gguf.tensors) {
