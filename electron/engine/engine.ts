@@ -1,7 +1,7 @@
 // The engine: one MoE model, one context whose sequences serve every chat, batch-aware expert selection
 // through our llama.cpp patch, and routing telemetry. No Electron here: it runs in plain Node.
 import crypto from "node:crypto";
-import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
+import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import {
   maxChatsLimit,
   type AggressivenessSetting,
@@ -16,6 +16,7 @@ import { AnswerRoutingMeter, type RoutingMark } from "./answer-routing.js";
 import { BatchScheduler } from "./batch-scheduler.js";
 import { Chat } from "./chat.js";
 import { EngineError } from "./errors.js";
+import { jsonObjectGrammar } from "./json-grammar.js";
 import { checkPromptFits, runGeneration, type GenerationInput, type GenerationRequest, type GenerationResult } from "./generation.js";
 import { loadPatchedLlama, physicalCores, type PatchedLlama } from "./load-llama.js";
 import { probeFiniteLogits } from "./logits-probe.js";
@@ -201,15 +202,15 @@ export class LynxEngine {
     return run;
   }
 
-  /** The prompt's token count; throws CONTEXT_FULL when a sequence cannot hold it. */
-  promptTokens(input: GenerationInput): number {
+  /** The prompt's tokens as a generation evaluates them; throws CONTEXT_FULL when a sequence cannot hold them. */
+  promptTokens(input: GenerationInput): Token[] {
     return checkPromptFits(this.chatServices(), input);
   }
 
   /** A grammar that constrains output to JSON, or to JSON matching a schema (node-llama-cpp's schema subset). */
   async jsonGrammar(schema?: object): Promise<LlamaGrammar> {
     const llama = this.patched.llama;
-    return schema === undefined ? await llama.getGrammarFor("json") : await llama.createGrammarForJsonSchema(schema as never);
+    return schema === undefined ? await llama.createGrammar({ grammar: jsonObjectGrammar }) : await llama.createGrammarForJsonSchema(schema as never);
   }
 
   /** Running totals of the batched decode steps' distinct experts (plain top-k and after selection). */

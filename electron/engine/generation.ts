@@ -61,18 +61,18 @@ export function promptTokensOf(services: ChatServices, input: GenerationInput): 
   return contextText.tokenize(services.model.tokenizer);
 }
 
-/** Refuses a prompt the context cannot hold with room for one token; returns its token count. */
-export function checkPromptFits(services: ChatServices, input: GenerationInput): number {
-  const promptTokens = promptTokensOf(services, input).length;
-  if (promptTokens >= services.contextSize) {
-    throw new EngineError("CONTEXT_FULL", `the prompt is ${promptTokens} tokens but a sequence's context holds ${services.contextSize}`);
+/** Refuses a prompt the context cannot hold with room for one token; returns its tokens. */
+export function checkPromptFits(services: ChatServices, input: GenerationInput): Token[] {
+  const tokens = promptTokensOf(services, input);
+  if (tokens.length >= services.contextSize) {
+    throw new EngineError("CONTEXT_FULL", `the prompt is ${tokens.length} tokens but a sequence's context holds ${services.contextSize}`);
   }
-  return promptTokens;
+  return tokens;
 }
 
 export async function runGeneration(services: ChatServices, request: GenerationRequest): Promise<GenerationResult> {
   const { pool, scheduler, telemetry, routing } = services;
-  const promptTokens = checkPromptFits(services, request.input);
+  const promptTokens = checkPromptFits(services, request.input).length;
   // never let node-llama-cpp shift the context: the answer stops at the context's end instead
   const maxTokens = Math.max(1, Math.min(request.sampling.maxTokens, services.contextSize - promptTokens));
   const policy = services.policy();

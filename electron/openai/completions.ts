@@ -79,7 +79,7 @@ function prepareCommon(
   if (n > engine.pool.size) throw badRequest(`n is ${n} but this server generates at most ${engine.pool.size} sequences at once`, "n");
   let promptTokens: number;
   try {
-    promptTokens = engine.promptTokens(input);
+    promptTokens = engine.promptTokens(input).length;
   } catch (err) {
     if (err instanceof EngineError && err.code === "CONTEXT_FULL") {
       throw badRequest(`This model's context holds ${engine.info.contextLength} tokens per sequence: ${err.message}.`, kind === "chat" ? "messages" : "prompt", "context_length_exceeded");

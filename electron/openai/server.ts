@@ -117,19 +117,19 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
   /** The body, at most `limit` bytes (413 beyond, without reading the rest). */
   function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const declared = Number(req.headers["content-length"] ?? 0);
-      if (declared > limit) return reject(new OpenAiError(413, `the request body is larger than ${limit} bytes`, "invalid_request_error", "request_too_large"));
+      // beyond the limit the rest is read and dropped (not buffered), so the client, still sending, gets the 413
+      // rather than a reset connection; the server's request timeout bounds how long that may take
       const chunks: Buffer[] = [];
       let size = 0;
       req.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size > limit) {
-          req.removeAllListeners("data");
-          req.resume();
-          reject(new OpenAiError(413, `the request body is larger than ${limit} bytes`, "invalid_request_error", "request_too_large"));
-        } else chunks.push(chunk);
+        if (size <= limit) chunks.push(chunk);
+        else chunks.length = 0;
       });
-      req.on("end", () => resolve(Buffer.concat(chunks)));
+      req.on("end", () => {
+        if (size > limit) reject(new OpenAiError(413, `the request body is larger than ${limit} bytes`, "invalid_request_error", "request_too_large"));
+        else resolve(Buffer.concat(chunks));
+      });
       req.on("error", reject);
     });
   }
@@ -292,7 +292,6 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
     route(req, res, pathname).catch((err: unknown) => {
       const error = err instanceof OpenAiError ? err : new OpenAiError(500, (err as Error)?.message ?? String(err), "server_error");
       metrics.countRequest(pathname.startsWith("/v1/") ? pathname.slice(4).replaceAll("/", ".") : "other", error.status);
-      if (error.status === 413) res.setHeader("Connection", "close");
       sendError(res, error);
     });
   }
