@@ -97,7 +97,7 @@ export function describePolicy(policy: PolicySpec, base: FamilyDefault, applicab
     case "affinity":
       return `affinity alpha=${policy.alpha} beta=${policy.beta} (balanced: ${base.alpha}/${base.beta}, ${base.source})`;
     case "budget":
-      return `budget: at most ${policy.experts} experts per layer per decode step`;
+      return `budget: at most ${policy.experts} experts per layer per decode step (never fewer than each token's top-k)`;
   }
 }
 

@@ -5,12 +5,12 @@ import fs from "node:fs";
 import koffi, { type LibraryHandle } from "koffi";
 import { EngineError } from "../errors.js";
 
-export const expectedApiVersion = 1;
+export const expectedApiVersion = 2;
 
 export const MoeSelectType = { off: 0, affinity: 1, budget: 2 } as const;
 
 /** Indexes of llama_moe_stats_counters. */
-export const Counter = { decode: 0, pruned: 1, skipped: 2, routed: 3, top1Kept: 4, massRetained: 5 } as const;
+export const Counter = { decode: 0, pruned: 1, skipped: 2, routed: 3, top1Kept: 4, massRetained: 5, unkept: 6 } as const;
 
 export interface StatsShape {
   nLayers: number;
@@ -119,7 +119,7 @@ export function bindMoeSelectApi(libraryPath: string): MoeSelectApi {
     ubatchCount: () => Number(nUbatch()),
     ubatch: (index, map, before, after, nLayers) => ubatch(index, map, before, after, nLayers) as number,
     counters() {
-      const dst = new Float64Array(6);
+      const dst = new Float64Array(7);
       counters(dst, dst.length);
       return dst;
     },
