@@ -128,6 +128,14 @@ function checkShapes(gguf: GgufPreflight, arch: string, layers: number, refuse: 
   sizeOfTensors("attention.kv_lora_rank", /^blk\.\d+\.attn_kv_a_mqa\.weight$/);
   checkLatentAttention(gguf, arch, refuse);
 
+  // ggml's rope asserts an even count of rotated dimensions within the head (0 hung the first decode)
+  const ropeDims = numberOf(meta.get(`${arch}.rope.dimension_count`));
+  const headCount = heads(0);
+  const headDim = keyLength ?? (embd !== undefined && headCount ? embd / headCount : undefined);
+  if (ropeDims !== undefined && (ropeDims === 0 || ropeDims % 2 !== 0 || (headDim !== undefined && ropeDims > headDim))) {
+    throw refuse(`it rotates ${ropeDims} dimensions per attention head${headDim !== undefined ? ` of ${headDim}` : ""}; ggml needs an even number, at most the head size`);
+  }
+
   // ggml's norms assert eps >= 0 when they run (NaN fails it too)
   for (const [key, value] of meta) {
     if (!/\.layer_norm(_rms)?_epsilon$/.test(key)) continue;
