@@ -57,7 +57,7 @@ function finishOpen(chat: ChatData, fields: Partial<ChatMessage> & { text?: stri
   const text = fields.text ?? open.text;
   // an answer without text is no message (the engine keeps none either)
   if (text.length === 0) return;
-  const message: ChatMessage = { role: "assistant", text, createdAt: open.createdAt };
+  const message: ChatMessage = { role: "assistant", text, createdAt: fields.createdAt ?? open.createdAt };
   if (fields.stopReason) message.stopReason = fields.stopReason;
   if (fields.stats) message.stats = fields.stats;
   if (fields.interrupted) message.interrupted = true;
@@ -89,6 +89,7 @@ function applyRecord(chat: ChatData, record: ChatRecord) {
       if (record.stats) fields.stats = record.stats;
       if (record.interrupted) fields.interrupted = true;
       if (record.text !== undefined) fields.text = record.text;
+      if (record.createdAt !== undefined) fields.createdAt = record.createdAt;
       finishOpen(chat, fields);
       return;
     }

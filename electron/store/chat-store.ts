@@ -379,10 +379,11 @@ export function openChatStore(dir: string, options: ChatStoreOptions = {}): Chat
     if (message.stats) record.stats = message.stats;
     if (message.interrupted) record.interrupted = true;
     if (finalText !== open.text) record.text = finalText;
+    if (message.createdAt !== undefined) record.createdAt = message.createdAt;
     writeRecord(chat, record);
     chat.data.open = null;
     if (finalText.length > 0) {
-      const stored: ChatMessage = { role: "assistant", text: finalText, createdAt: open.createdAt };
+      const stored: ChatMessage = { role: "assistant", text: finalText, createdAt: message.createdAt ?? open.createdAt };
       if (message.stopReason) stored.stopReason = message.stopReason;
       if (message.stats) stored.stats = message.stats;
       if (message.interrupted) stored.interrupted = true;

@@ -65,6 +65,8 @@ const endRecord = z.object({
   interrupted: z.boolean().optional(),
   /** Present only when the final text differs from the streamed text (it replaces it). */
   text: text.optional(),
+  /** The answer's own time stamp as the engine gave it (else the `answer` record's). */
+  createdAt: time.optional(),
 });
 /** Keep the first `count` messages (regenerate, edit and resend, reset). */
 const truncateRecord = z.object({ type: z.literal("truncate"), at: time, count: z.number().int().min(0) });

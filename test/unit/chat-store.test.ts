@@ -58,7 +58,7 @@ function chatWithAnswer(store: ChatStore, id = "chat-1") {
   store.beginAnswer(id);
   store.appendAnswerText(id, "It is ");
   store.appendAnswerText(id, "4.");
-  store.finishAnswer(id, { role: "assistant", text: "It is 4.", stopReason: "eos", stats });
+  store.finishAnswer(id, { role: "assistant", text: "It is 4.", stopReason: "eos", stats, createdAt: 4242 });
 }
 
 describe("chat store: what it keeps", () => {
@@ -82,6 +82,8 @@ describe("chat store: what it keeps", () => {
       ["assistant", "It is 4.", "eos"],
     ]);
     expect(chat.messages[1]!.stats).toEqual(stats);
+    // the answer keeps the engine's time stamp, so a restored chat equals the one the engine held
+    expect(chat.messages[1]!.createdAt).toBe(4242);
     expect(again.tabs()).toEqual(["chat-2", "chat-1"]);
     expect(again.settings()).toMatchObject({ theme: "dark", pruning: { mode: "slider", value: 0.7 }, lastModel: "/m/a.gguf" });
     // the log is plain JSON lines
