@@ -100,8 +100,10 @@ function checkShapes(gguf: GgufPreflight, arch: string, layers: number, refuse: 
   // value than the graph uses (gpt-oss: V from the key length), so a mismatch asserts at the first decode
   const kvHeads = perLayer("attention.head_count_kv");
   const heads = perLayer("attention.head_count");
-  const keyLength = numberOf(meta.get(`${arch}.attention.key_length`));
-  const valueLength = numberOf(meta.get(`${arch}.attention.value_length`));
+  // without key_length / value_length llama.cpp sizes heads as embedding_length / head_count (rounded down)
+  const defaultHead = embd !== undefined && heads(0) ? Math.floor(embd / heads(0)!) : undefined;
+  const keyLength = numberOf(meta.get(`${arch}.attention.key_length`)) ?? defaultHead;
+  const valueLength = numberOf(meta.get(`${arch}.attention.value_length`)) ?? defaultHead;
   for (const t of gguf.tensors) {
     const match = kvProjection.exec(t.name);
     if (!match || t.dims.length !== 2) continue;
@@ -109,7 +111,7 @@ function checkShapes(gguf: GgufPreflight, arch: string, layers: number, refuse: 
     const headSize = match[2] === "k" ? keyLength : valueLength;
     const n = kvHeads(layer) ?? heads(layer);
     if (headSize !== undefined && n !== undefined && t.dims[1] !== n * headSize) {
-      throw refuse(`${t.name} has ${t.dims[1]} outputs, not ${n} KV heads of ${headSize} (attention.${match[2] === "k" ? "key" : "value"}_length)`);
+      throw refuse(`${t.name} has ${t.dims[1]} outputs, not ${n} KV heads of ${headSize}`);
     }
   }
 
@@ -123,7 +125,10 @@ function checkShapes(gguf: GgufPreflight, arch: string, layers: number, refuse: 
     const sized = numberOf(meta.get(`${arch}.${key}`)) === 0 ? gguf.tensors.find((t) => pattern.test(t.name)) : undefined;
     if (sized) throw refuse(`its ${key} is 0, yet it has weights of that size (${sized.name})`);
   };
-  sizeOfTensors("expert_feed_forward_length", expertTensor);
+  // the expert width: expert_feed_forward_length, or feed_forward_length where an architecture has only that
+  const expertFf = numberOf(meta.get(`${arch}.expert_feed_forward_length`)) ?? numberOf(meta.get(`${arch}.feed_forward_length`));
+  const expertWeights = gguf.tensors.find((t) => expertTensor.test(t.name));
+  if (expertFf === 0 && expertWeights) throw refuse(`its expert feed-forward length is 0, yet it has expert weights (${expertWeights.name})`);
   sizeOfTensors("expert_shared_count", /^blk\.\d+\.ffn_(gate|up|down)_shexp\.weight$/);
   sizeOfTensors("attention.kv_lora_rank", /^blk\.\d+\.attn_kv_a_mqa\.weight$/);
   checkLatentAttention(gguf, arch, refuse);
