@@ -123,7 +123,8 @@ async function sendAndWait(page: Page, text: string) {
   return until(`an answer to ${JSON.stringify(text)}`, async () => {
     const messages = await shownMessages(page);
     return messages.length >= before + 2 && messages.at(-1)!.role === "assistant" && messages.at(-1)!.tokens !== null ? messages : null;
-  });
+    // an answer may run to the 512-token limit: on a loaded 2-core machine that takes most of a minute
+  }, 120_000);
 }
 
 describe.skipIf(!hasChromium)("chats last across a restart of web mode (--data-dir)", () => {
@@ -192,5 +193,5 @@ describe.skipIf(!hasChromium)("chats last across a restart of web mode (--data-d
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/STORE_LOCKED.*in use by another Lynx Chat \(pid \d+\)/);
     await page.close();
-  }, 240_000);
+  }, 420_000);
 });
