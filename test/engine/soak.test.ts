@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import { root } from "../helpers/fixtures.js";
 
 it("16 chats for a minute: every stream settles, no leak, no error, the pool is whole, RSS flat", () => {
-  const run = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "tools", "soak", "soak.ts"), "--minutes", "1", "--chats", "16", "--json"], {
+  const run = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", path.join(root, "tools", "soak", "soak.ts"), "--minutes", "1", "--chats", "16", "--json"], {
     cwd: root,
     encoding: "utf8",
     timeout: 240_000,

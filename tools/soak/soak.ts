@@ -2,6 +2,7 @@
 // new tabs, a policy change every few seconds, one model reload), with the engine's invariants checked throughout.
 //
 //   npm run soak -- [--minutes N] [--chats 16] [--model PATH] [--seed S] [--json]
+//   (the npm script passes --expose-gc so that RSS is compared after a full collection)
 //
 // Checks: every generation settles (its promise resolves, its chat is idle again) within a timeout; a sample of the
 // finished greedy answers generated with the policy off passes the leak check (below); the sequence pool is whole
@@ -290,6 +291,12 @@ function operate() {
   }
 }
 
+/** RSS after a full garbage collection where the process allows one (node --expose-gc), so GC timing is not noise. */
+function settledRss(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const started = performance.now();
 const durationMs = minutes * 60_000;
@@ -300,14 +307,18 @@ let rssAfterWarmup = 0;
 let reloaded = false;
 let nextPolicyChange = 3000;
 const rssSamples: number[] = [];
-const rssTimer = setInterval(() => rssSamples.push(Math.round(process.memoryUsage().rss / 2 ** 20)), 5000);
+const heapSamples: number[] = [];
+const rssTimer = setInterval(() => {
+  rssSamples.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+  heapSamples.push(Math.round(process.memoryUsage().heapUsed / 2 ** 20));
+}, 5000);
 
 for (let i = 0; i < Math.min(maxChats, 8); i++) openTab();
 while (performance.now() - started < durationMs) {
   const elapsed = performance.now() - started;
   if (!rssAfterWarmup && elapsed >= warmupMs) {
     await idle();
-    rssAfterWarmup = process.memoryUsage().rss;
+    rssAfterWarmup = settledRss();
     log(`warm: rss ${(rssAfterWarmup / 2 ** 20).toFixed(0)} MiB, ${stats.operations} operations, ${stats.tokens} tokens`);
   }
   if (!reloaded && elapsed >= reloadAtMs) {
@@ -330,7 +341,7 @@ while (performance.now() - started < durationMs) {
 await idle();
 for (const chat of tabs.splice(0)) await engine.closeChat(chat.id);
 clearInterval(rssTimer);
-const rssEnd = process.memoryUsage().rss;
+const rssEnd = settledRss();
 const rssGrowth = rssAfterWarmup ? (rssEnd - rssAfterWarmup) / rssAfterWarmup : 0;
 if (rssGrowth > 0.1) fail(`RSS grew ${(100 * rssGrowth).toFixed(1)}% after warm-up`);
 if (stats.checkedAnswers === 0) fail("no finished answer with the policy off was checked for leaks");
@@ -353,7 +364,7 @@ const result = {
   policyChanges: stats.policyChanges,
   reloads: stats.reloads,
   stopReasons,
-  rssMiB: { afterWarmup: Math.round(rssAfterWarmup / 2 ** 20), end: Math.round(rssEnd / 2 ** 20), samples: rssSamples },
+  rssMiB: { afterWarmup: Math.round(rssAfterWarmup / 2 ** 20), end: Math.round(rssEnd / 2 ** 20), samples: rssSamples, heapUsedSamples: heapSamples },
   failures: failures.slice(0, 10),
 };
 if (!values.json) log(`${failures.length === 0 ? "passed" : `${failures.length} failures`}`);
