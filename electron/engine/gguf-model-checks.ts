@@ -61,9 +61,12 @@ function checkExperts(gguf: GgufPreflight, arch: string, refuse: (what: string) 
     if (groups > 1 && experts % groups !== 0) throw refuse(`its ${experts} experts do not divide into ${groups} groups`);
     if (groups > 1 && (groupsUsed === 0 || groupsUsed >= groups)) throw refuse(`it uses ${groupsUsed} of its ${groups} expert groups per token`);
   }
-  // llama.cpp's gating switch aborts on values it does not know (llama_expert_gating_func_type: 0-4)
+  // llama.cpp's gating switch aborts on values it does not know (llama_expert_gating_func_type 1-4), and on 0
+  // ("none") in the architectures that do not replace it by a default; converters always write a real one
   const gating = numberOf(meta.get(`${arch}.expert_gating_func`));
-  if (gating !== undefined && gating > MAX_EXPERT_GATING_FUNC) throw refuse(`its expert gating function ${gating} is unknown (llama.cpp knows 0 to ${MAX_EXPERT_GATING_FUNC})`);
+  if (gating !== undefined && expertTensors.length > 0 && (gating === 0 || gating > MAX_EXPERT_GATING_FUNC)) {
+    throw refuse(`its expert gating function ${gating} is unknown (llama.cpp knows 1 to ${MAX_EXPERT_GATING_FUNC})`);
+  }
   for (const tensor of expertTensors) {
     const held = tensor.dims.length === 3 ? tensor.dims[2]! : undefined;
     if (held !== undefined && held !== experts) throw refuse(`the tensor ${tensor.name} holds ${held} experts but the metadata says ${experts}`);
