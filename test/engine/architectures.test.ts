@@ -45,11 +45,14 @@ async function expectFiniteProbabilities(engine: LynxEngine) {
     for (const output of outputs) {
       const probabilities = output.at(-1)?.next.probabilities;
       expect(probabilities && probabilities.size > 0).toBe(true);
+      // one expect per distribution: an expect per token (152k of them) took minutes
       let sum = 0;
+      let nonFinite = 0;
       for (const p of probabilities!.values()) {
-        expect(Number.isFinite(p)).toBe(true);
+        if (!Number.isFinite(p)) nonFinite++;
         sum += p;
       }
+      expect(nonFinite).toBe(0);
       expect(sum).toBeGreaterThan(0.99);
     }
   } finally {
