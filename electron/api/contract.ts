@@ -301,5 +301,45 @@ export interface StorageInfo {
   notices: StoreNotice[];
 }
 
+/** One setting of the pruning check (electron/prune-check): how close it stays to policy off on this model. */
+export interface PruneSettingResult {
+  /** e.g. "gentle", "slider 0.75", "budget 25%". */
+  name: string;
+  setting: AggressivenessSetting;
+  /** Share of teacher-forced decode positions whose top-1 token equals policy off's. */
+  agreement: number;
+  /** KL(off || setting) over the next-token distributions: mean and 95th percentile. */
+  klMean: number;
+  klP95: number;
+  /** 1 - distinct experts per layer per step under this setting / under off. */
+  distinctReduction: number;
+  /** Share of expert weight bytes per decode step not read, against off. */
+  bytesSaved: number;
+  /** Decode throughput against off, measured in the same run. */
+  speedup: number;
+}
+
+/** What the pruning check measured on one model file; Auto is the most aggressive setting within the thresholds. */
+export interface PruneProfile {
+  measuredAt: number;
+  quick: boolean;
+  chats: number;
+  thresholds: { agreement: number; klMean: number };
+  settings: PruneSettingResult[];
+  auto: PruneSettingResult | null;
+  seconds: number;
+}
+
+/** Settings remembered per model file (keyed by its content fingerprint) and applied when it is loaded again. */
+export interface ModelSettings {
+  contextSize: number | null;
+  maxChats: number | null;
+  threads: number | null;
+  /** The pruning setting to apply when this model loads; null: keep the app's current one. */
+  defaultPruning: AggressivenessSetting | null;
+  /** The latest pruning check of this file; null until one ran. */
+  pruneProfile: PruneProfile | null;
+}
+
 export const maxChatsLimit = 16;
 export const maxMessageLength = 100_000;
