@@ -113,7 +113,9 @@ export type AggressivenessSetting =
   /** 0 = off ... 0.5 = balanced ... 1 = most aggressive. */
   | { mode: "slider"; value: number }
   /** Advanced: a hard cap of experts per layer per decode step. */
-  | { mode: "budget"; experts: number };
+  | { mode: "budget"; experts: number }
+  /** The pruning check's pick for the loaded model (PruneProfile.auto); nothing is pruned until it has been checked. */
+  | { mode: "auto" };
 
 export interface PolicyState {
   setting: AggressivenessSetting;
@@ -191,7 +193,9 @@ export type HostEvent =
   | { type: "history.changed" }
   /** The chat store repaired or skipped something when it opened (shown once in the UI). */
   | { type: "store.notice"; notices: StoreNotice[] }
-  | { type: "host.error"; code: EngineErrorCode; message: string };
+  | { type: "host.error"; code: EngineErrorCode; message: string }
+  /** The pruning check started, progressed, ended or the loaded model's profile changed. */
+  | { type: "pruneCheck.changed"; state: PruneCheckState };
 
 export type EngineErrorCode =
   | "MODEL_NOT_FOUND"
@@ -242,6 +246,11 @@ export interface LynxApi {
   updateAppSettings(settings: Partial<AppSettingsUpdate>): Promise<AppSettings>;
   /** Where chats are kept, and what the store repaired when it opened. */
   getStorageInfo(): Promise<StorageInfo>;
+  /** The pruning check of the loaded model: whether one runs, its progress, the stored profile. */
+  getPruneCheck(): Promise<PruneCheckState>;
+  /** Starts the check (progress arrives as pruneCheck.changed events); chats queue while it runs. */
+  startPruneCheck(options?: PruneCheckOptions): Promise<PruneCheckState>;
+  cancelPruneCheck(): Promise<void>;
   /** Electron only: shows a file dialog; web mode rejects. */
   openModelDialog?(): Promise<ModelInfo | null>;
   subscribe(onEvent: (event: HostEvent) => void, onTelemetry: (frame: TelemetryFrame) => void): () => void;
@@ -306,12 +315,16 @@ export interface PruneSettingResult {
   /** e.g. "gentle", "slider 0.75", "budget 25%". */
   name: string;
   setting: AggressivenessSetting;
+  /** The effective policy on this model, in words. */
+  description: string;
   /** Share of teacher-forced decode positions whose top-1 token equals policy off's. */
   agreement: number;
   /** KL(off || setting) over the next-token distributions: mean and 95th percentile. */
   klMean: number;
   klP95: number;
-  /** 1 - distinct experts per layer per step under this setting / under off. */
+  /** Mean distinct experts per MoE layer per batched decode step, after selection. */
+  distinctAfter: number;
+  /** 1 - distinct experts per layer per step after selection / the plain top-k union of the same steps. */
   distinctReduction: number;
   /** Share of expert weight bytes per decode step not read, against off. */
   bytesSaved: number;
@@ -323,11 +336,41 @@ export interface PruneSettingResult {
 export interface PruneProfile {
   measuredAt: number;
   quick: boolean;
+  /** Concurrent chats (lanes) of the batched decode steps. */
   chats: number;
   thresholds: { agreement: number; klMean: number };
+  /** Teacher-forced positions compared per setting. */
+  positions: number;
+  /** Mean distinct experts per MoE layer per step under off (the plain top-k union at this batch size). */
+  distinctOff: number;
   settings: PruneSettingResult[];
   auto: PruneSettingResult | null;
   seconds: number;
+}
+
+export interface PruneCheckOptions {
+  /** Fewer prompts and shorter answers (about a third of the time). */
+  quick?: boolean;
+}
+
+export interface PruneCheckProgress {
+  /** "waiting" for running answers to end, "reference" answers with pruning off, then one "setting" pass each. */
+  phase: "waiting" | "reference" | "setting";
+  /** 0..1 over the whole check. */
+  fraction: number;
+  /** e.g. "Balanced (4 of 12)". */
+  message: string;
+}
+
+export interface PruneCheckState {
+  /** False for a dense model: nothing to prune, nothing to check. */
+  applicable: boolean;
+  status: "idle" | "running" | "done" | "cancelled" | "failed";
+  progress: PruneCheckProgress | null;
+  /** Why the last check failed. */
+  error: string | null;
+  /** The loaded model's stored profile (null until one was measured). */
+  profile: PruneProfile | null;
 }
 
 /** Settings remembered per model file (keyed by its content fingerprint) and applied when it is loaded again. */

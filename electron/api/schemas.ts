@@ -12,6 +12,7 @@ import {
   type ExportFormat,
   type HistoryQuery,
   type LynxApi,
+  type PruneCheckOptions,
   type SamplingOptions,
 } from "./contract.js";
 
@@ -68,6 +69,7 @@ export const aggressivenessSettingSchema = z.discriminatedUnion("mode", [
   z.object({ mode: z.literal("preset"), preset: z.enum(["off", "gentle", "balanced", "aggressive"]) }).strict(),
   z.object({ mode: z.literal("slider"), value: z.number().min(0).max(1) }).strict(),
   z.object({ mode: z.literal("budget"), experts: z.number().int().min(1).max(maxBudgetExperts) }).strict(),
+  z.object({ mode: z.literal("auto") }).strict(),
 ]) satisfies z.ZodType<AggressivenessSetting>;
 
 export const maxSearchLength = 200;
@@ -89,6 +91,8 @@ export const appSettingsUpdateSchema = z
     theme: z.enum(["light", "dark", "system"]).optional(),
   })
   .strict() satisfies z.ZodType<Partial<AppSettingsUpdate>>;
+
+export const pruneCheckOptionsSchema = z.object({ quick: z.boolean().optional() }).strict() satisfies z.ZodType<PruneCheckOptions>;
 
 /** Argument tuples of every request/response method of LynxApi (subscribe is a stream, not a call). */
 export const apiArgSchemas = {
@@ -113,6 +117,9 @@ export const apiArgSchemas = {
   getAppSettings: z.tuple([]),
   updateAppSettings: z.tuple([appSettingsUpdateSchema]),
   getStorageInfo: z.tuple([]),
+  getPruneCheck: z.tuple([]),
+  startPruneCheck: z.tuple([pruneCheckOptionsSchema.optional()]),
+  cancelPruneCheck: z.tuple([]),
 } as const;
 
 export type ApiMethod = keyof typeof apiArgSchemas;
@@ -145,6 +152,9 @@ const schemasMatchApi: SchemaMatchesApi = {
   getAppSettings: true,
   updateAppSettings: true,
   getStorageInfo: true,
+  getPruneCheck: true,
+  startPruneCheck: true,
+  cancelPruneCheck: true,
 };
 void schemasMatchApi;
 // And every callable method has a schema.

@@ -19,7 +19,9 @@ import { LynxEngine, type EngineOptions } from "../engine/engine.js";
 import { EngineError, toEngineError } from "../engine/errors.js";
 import { inspectModelFile } from "../engine/model-file.js";
 import { defaultAppSettings, exportChat, openChatStore, type ChatStore } from "../store/index.js";
+import { openModelSettingsStore } from "../store/model-settings.js";
 import { createChatPersistence } from "./chat-persistence.js";
+import { createPruneCheckService } from "./prune-check-service.js";
 
 export interface LynxHost extends LynxApi {
   openModel(path: string): Promise<ModelInfo>;
@@ -59,6 +61,12 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     throw err;
   }
   const eventListeners = new Set<(event: HostEvent) => void>();
+  // the pruning check and what Auto stands for, per model file (electron/prune-check)
+  const pruneCheck = createPruneCheckService({
+    modelSettings: options.dataDir ? openModelSettingsStore(options.dataDir) : null,
+    emit: (event) => emit(event),
+  });
+  pruneCheck.attach(engine);
   const telemetryListeners = new Set<(frame: TelemetryFrame) => void>();
   let unsubscribeEngine: Array<() => void> = [];
 
@@ -261,6 +269,15 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     async getStorageInfo(): Promise<StorageInfo> {
       return { dataDir: store?.dir ?? null, formatVersion: store?.formatVersion ?? 1, notices: [...(store?.notices ?? [])] };
     },
+    async getPruneCheck() {
+      return pruneCheck.state();
+    },
+    async startPruneCheck(options = {}) {
+      return pruneCheck.start(options);
+    },
+    async cancelPruneCheck() {
+      await pruneCheck.cancel();
+    },
     async getPolicy(): Promise<PolicyState> {
       return engine.policy;
     },
@@ -282,6 +299,7 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     async openModel(path: string) {
       // a missing, foreign or truncated file is refused before the current model is unloaded
       await inspectModelFile(path);
+      await pruneCheck.cancel();
       const previous = engine;
       const setting = previous.policy.setting;
       // conversations survive the switch: stopped, then re-created on the new engine with their history
@@ -297,6 +315,7 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
         engine = await LynxEngine.load(engineOptions(previous.info.path));
       }
       for (const chat of chats) engine.restoreChat({ ...chat, status: "idle" });
+      pruneCheck.attach(engine);
       engine.setAggressiveness(setting);
       attach();
       if (failure) throw toEngineError(failure);
@@ -307,6 +326,7 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     async dispose() {
       eventListeners.clear();
       telemetryListeners.clear();
+      await pruneCheck.cancel();
       // the engine stops its generations first: the store records them as stopped answers
       try {
         await engine.dispose();

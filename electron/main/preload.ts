@@ -5,6 +5,7 @@
 
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from "electron";
 import type {
+  PruneCheckOptions,
   AggressivenessSetting,
   AppSettingsUpdate,
   ChatId,
@@ -85,6 +86,9 @@ const bridge: LynxDesktopBridge = {
   getAppSettings: () => call("getAppSettings"),
   updateAppSettings: (settings: Partial<AppSettingsUpdate>) => call("updateAppSettings", settings),
   getStorageInfo: () => call("getStorageInfo"),
+  getPruneCheck: () => call("getPruneCheck"),
+  startPruneCheck: (options?: PruneCheckOptions) => (options === undefined ? call("startPruneCheck") : call("startPruneCheck", options)),
+  cancelPruneCheck: () => call("cancelPruneCheck"),
   openModelDialog: () => call<ModelInfo | null>("openModelDialog"),
   openModelFile: (file: File) => {
     const filePath = webUtils.getPathForFile(file);

@@ -18,7 +18,9 @@ const profile: PruneProfile = {
   quick: true,
   chats: 8,
   thresholds: { agreement: 0.99, klMean: 0.02 },
-  settings: [{ name: "gentle", setting: { mode: "preset", preset: "gentle" }, agreement: 0.995, klMean: 0.01, klP95: 0.04, distinctReduction: 0.2, bytesSaved: 0.2, speedup: 1.1 }],
+  positions: 400,
+  distinctOff: 8.2,
+  settings: [{ name: "gentle", setting: { mode: "preset", preset: "gentle" }, description: "affinity alpha=3 beta=4", agreement: 0.995, klMean: 0.01, klP95: 0.04, distinctAfter: 6.5, distinctReduction: 0.2, bytesSaved: 0.2, speedup: 1.1 }],
   auto: null,
   seconds: 60,
 };

@@ -238,6 +238,9 @@ function apiDouble() {
     getAppSettings: vi.fn(async () => ({ pruning: policy.setting, maxChats: null, threads: null, theme: "system" as const, lastModel: null, recentModels: [] })),
     updateAppSettings: vi.fn(async () => ({ pruning: policy.setting, maxChats: null, threads: null, theme: "system" as const, lastModel: null, recentModels: [] })),
     getStorageInfo: vi.fn(async () => ({ dataDir: null, formatVersion: 1, notices: [] })),
+    getPruneCheck: vi.fn(async () => ({ applicable: true, status: "idle" as const, progress: null, error: null, profile: null })),
+    startPruneCheck: vi.fn(async () => ({ applicable: true, status: "running" as const, progress: null, error: null, profile: null })),
+    cancelPruneCheck: vi.fn(async () => {}),
     subscribe: vi.fn((e, t) => {
       onEvent = e;
       onTelemetry = t;
