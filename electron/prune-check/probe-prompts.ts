@@ -66,8 +66,8 @@ export interface ProbeSize {
 
 /** --quick: every other prompt and shorter answers; the long-context prompt is always part of it. */
 export const probeSizes: Record<"quick" | "full", ProbeSize> = {
-  quick: { prompts: 16, maxTokens: 24 },
-  full: { prompts: probePrompts.length, maxTokens: 48 },
+  quick: { prompts: 24, maxTokens: 32 },
+  full: { prompts: probePrompts.length, maxTokens: 64 },
 };
 
 export function selectPrompts(count: number): ProbePrompt[] {
