@@ -36,6 +36,8 @@ export interface HostOptions {
   threads?: number;
   /** The chat store's folder; without one nothing is saved. */
   dataDir?: string;
+  /** A smaller pruning check than the app's (tests): prompts and answer length of the probe. */
+  pruneCheckSize?: { prompts?: number; maxTokens?: number };
 }
 
 const recentModelsKept = 8;
@@ -65,6 +67,7 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
   const pruneCheck = createPruneCheckService({
     modelSettings: options.dataDir ? openModelSettingsStore(options.dataDir) : null,
     emit: (event) => emit(event),
+    ...(options.pruneCheckSize ? { size: options.pruneCheckSize } : {}),
   });
   pruneCheck.attach(engine);
   const telemetryListeners = new Set<(frame: TelemetryFrame) => void>();

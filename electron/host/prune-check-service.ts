@@ -20,7 +20,15 @@ export interface PruneCheckService {
 
 const progressIntervalMs = 200;
 
-export function createPruneCheckService(deps: { modelSettings: ModelSettingsStore | null; emit: (event: HostEvent) => void; log?: (message: string) => void }): PruneCheckService {
+export interface PruneCheckServiceDeps {
+  modelSettings: ModelSettingsStore | null;
+  emit: (event: HostEvent) => void;
+  /** Overrides the probe's size (tests). */
+  size?: { prompts?: number; maxTokens?: number };
+  log?: (message: string) => void;
+}
+
+export function createPruneCheckService(deps: PruneCheckServiceDeps): PruneCheckService {
   const log = deps.log ?? ((m: string) => console.warn(`[prune check] ${m}`));
   let engine: LynxEngine | null = null;
   let fingerprint: string | null = null;
@@ -70,6 +78,7 @@ export function createPruneCheckService(deps: { modelSettings: ModelSettingsStor
         try {
           const outcome = await runPruneCheck(target, {
             quick: options.quick ?? false,
+            ...deps.size,
             signal: abort.signal,
             onProgress: (progress) => {
               const now = performance.now();

@@ -138,6 +138,9 @@ export function createWebClient(options: WebClientOptions): WebClient {
     getAppSettings: () => call("getAppSettings", []),
     updateAppSettings: (settings) => call("updateAppSettings", [settings]),
     getStorageInfo: () => call("getStorageInfo", []),
+    getPruneCheck: () => call("getPruneCheck", []),
+    startPruneCheck: (options) => call("startPruneCheck", options === undefined ? [] : [options]),
+    cancelPruneCheck: () => call("cancelPruneCheck", []),
     subscribe(onEvent, onTelemetry) {
       eventListeners.add(onEvent);
       telemetryListeners.add(onTelemetry);
