@@ -72,6 +72,8 @@ export class LynxEngine {
   private readonly generations = new Map<Promise<unknown>, AbortController>();
   /** Set while an exclusive task waits for or holds the context: the user's policy is kept, not applied. */
   private exclusiveTask: Promise<unknown> | null = null;
+  /** Aborts the exclusive task when the engine is disposed. */
+  private exclusiveAbort: AbortController | null = null;
   /** The task holds the sequences: its policy is in effect, the user's waits. */
   private holdingContext = false;
   private autoChoice: AutoChoice | null = null;
@@ -275,16 +277,19 @@ export class LynxEngine {
   async runExclusive<T>(task: (access: ExclusiveAccess) => Promise<T>, options: { signal?: AbortSignal; onStarted?: () => void } = {}): Promise<T> {
     this.assertAlive();
     if (this.exclusiveTask) throw new EngineError("CHAT_BUSY", "another exclusive task (a pruning check) is running");
+    const abort = new AbortController();
+    this.exclusiveAbort = abort;
+    const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
     const run = (async () => {
-      const sequences = await this.pool.reserveAll(options.signal);
+      const sequences = await this.pool.reserveAll(signal);
       this.holdingContext = true;
       try {
         options.onStarted?.();
         return await task({
           lanes: sequences.length,
           setPolicy: (spec) => this.applyPolicy(spec, true),
-          generateGreedy: (prompts, maxTokens, o) => generateGreedy(this.model, sequences, this.scheduler, prompts, maxTokens, o),
-          teacherForce: (items, o) => teacherForce(sequences, this.scheduler, items, o),
+          generateGreedy: (prompts, maxTokens, o = {}) => generateGreedy(this.model, sequences, this.scheduler, prompts, maxTokens, { ...o, signal: o.signal ? AbortSignal.any([o.signal, signal]) : signal }),
+          teacherForce: (items, o) => teacherForce(sequences, this.scheduler, items, { ...o, signal: o.signal ? AbortSignal.any([o.signal, signal]) : signal }),
         });
       } finally {
         await Promise.all(sequences.map((s) => s.clearHistory().catch(() => {})));
@@ -299,6 +304,8 @@ export class LynxEngine {
       return await run;
     } finally {
       this.exclusiveTask = null;
+      this.exclusiveAbort = null;
+      if (!this.disposed) this.applyPolicy(this.policyState.effective);
     }
   }
 
@@ -358,6 +365,9 @@ export class LynxEngine {
   async dispose() {
     if (this.disposed) return;
     this.disposed = true;
+    // an exclusive task (a pruning check) stops at its next step and hands the sequences back first
+    this.exclusiveAbort?.abort(new EngineError("INTERNAL", "the model was unloaded"));
+    await this.exclusiveTask?.catch(() => {});
     this.telemetry.stop();
     this.routing.stop();
     this.pool.rejectAll(new EngineError("INTERNAL", "the model was unloaded"));

@@ -1,10 +1,12 @@
 // The pruning check's pure parts: KL and quantiles, the comparison of passes, Auto's rule, the budget menu.
 import { describe, expect, it } from "vitest";
+import type { Token } from "node-llama-cpp";
 import type { PruneSettingResult } from "../../electron/api/contract.js";
+import type { Distribution } from "../../electron/engine/forced-decode.js";
 import { comparePasses, klDivergence, quantile, spearman } from "../../electron/prune-check/measure.js";
 import { budgetMenu, distinctEntries, fixedMenu, pickAuto } from "../../electron/prune-check/menu.js";
 
-const d = (entries: Array<[number, number]>) => new Map(entries) as ReadonlyMap<never, number>;
+const d = (entries: Array<[number, number]>): Distribution => new Map(entries.map(([token, p]) => [token as Token, p]));
 const model = { architecture: "qwen3moe", name: "Test MoE", experts: 16, expertsPerToken: 2, isMoE: true };
 
 function result(name: string, agreement: number, klMean: number, bytesSaved: number): PruneSettingResult {

@@ -28,6 +28,9 @@ describe("API argument schemas", () => {
         "setPolicy",
         "stop",
         "updateChatSettings",
+        "getPruneCheck",
+        "startPruneCheck",
+        "cancelPruneCheck",
       ].sort(),
     );
   });
