@@ -61,7 +61,8 @@ function PruneProfileView({ profile }: { profile: PruneProfile }) {
       <PrunePlot profile={profile} />
       <figcaption className="hint">
         {profile.settings.length} settings, {profile.positions} predictions each, {profile.chats} chats per decode step
-        {profile.quick ? " (quick)" : ""}, {measured}, {profile.seconds.toFixed(0)} s. Auto: the most saving setting with agreement ≥{" "}
+        {profile.quick ? " (quick)" : ""}, {measured}, {profile.seconds.toFixed(0)} s. Green: presets and slider points; orange: hard caps;
+        dashed: the agreement threshold (hover a point for its figures). Auto: the most saving setting with agreement ≥{" "}
         {pct(profile.thresholds.agreement)} and mean KL ≤ {profile.thresholds.klMean}.
       </figcaption>
     </figure>
