@@ -1,51 +1,25 @@
 // End-to-end: the real host (patched engine, generated fixture model) behind web mode, driven by
 // headless Chromium through the built renderer.
 //   npm run test:e2e
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createHost, type LynxHost } from "../../electron/host/host.js";
 import { startWebServer, type WebServer } from "../../electron/server/web-server.js";
+import { ensureRendererBuilt, hasChromium, launchChromium, until, warnIfNoChromium } from "../helpers/browser.js";
+import { root } from "../helpers/fixtures.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const artifacts = path.join(root, "test", "artifacts");
 const modelPath = path.join(root, "test", "fixtures", "models", "qwen3moe-tiny.gguf");
 const densePath = path.join(root, "test", "fixtures", "models", "qwen3-dense-tiny.gguf");
-const hasChromium = existsSync(CHROMIUM);
 /** Long enough that three chats are still streaming while the checks run. */
 const MAX_TOKENS = 1500;
 
-if (!hasChromium) {
-  console.warn(`SKIPPED app e2e tests: ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`);
-}
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Builds the renderer when dist/renderer is missing or older than its sources. */
-function ensureRendererBuilt() {
-  const index = path.join(root, "dist", "renderer", "index.html");
-  const sources = Math.max(newest(path.join(root, "renderer")), newest(path.join(root, "electron", "api")));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], {
-    cwd: root,
-    stdio: "inherit",
-  });
-  if (r.status !== 0) throw new Error("vite build failed");
-}
+warnIfNoChromium("app e2e tests");
 
 interface RawResponse {
   status: number;
@@ -82,21 +56,6 @@ function wsStatus(url: string, headers: Record<string, string>): Promise<number>
     });
     ws.on("error", () => resolve(-1));
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const start = Date.now();
-  let last: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 interface TabInfo {
@@ -164,10 +123,7 @@ describe.skipIf(!hasChromium)("Lynx Chat web mode (real host, fixture model, hea
     host = await createHost({ modelPath, maxChats: 4 });
     timings.hostLoad = Date.now() - t1;
     web = await startWebServer({ host, port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 920 }, colorScheme: "light" });
     page = await context.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
