@@ -14,6 +14,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { EngineError } from "../engine/errors.js";
 import { inspectModelFile } from "../engine/model-file.js";
+import { intOption } from "./int-option.js";
 
 const usage = `usage: npm run prune-check -- --model PATH [--chats 8] [--quick] [--json] [--profile FILE] [--data-dir DIR]
                                [--min-agreement A] [--max-kl K] [--threads N]`;
@@ -37,8 +38,9 @@ async function main() {
     console.log(usage);
     process.exit(values.help ? 0 : 2);
   }
-  const chats = Number(values.chats);
-  if (!Number.isInteger(chats) || chats < 2 || chats > 16) throw new EngineError("INVALID_INPUT", "--chats must be 2..16 (the check batches decode steps)");
+  // at least 2: the check batches decode steps
+  const chats = intOption(values.chats, "chats", 2, 16)!;
+  const threads = intOption(values.threads, "threads", 1, 1024);
   const [{ autoThresholds, runPruneCheck }, { LynxEngine }] = await Promise.all([import("../prune-check/index.js"), import("../engine/engine.js")]);
   const thresholds = {
     agreement: values["min-agreement"] !== undefined ? Number(values["min-agreement"]) : autoThresholds.agreement,
@@ -49,7 +51,7 @@ async function main() {
   const facts = await inspectModelFile(values.model);
   const out = (line: string) => (values.json ? process.stderr : process.stdout).write(line + "\n");
   const started = performance.now();
-  const engine = await LynxEngine.load({ modelPath: facts.path, maxChats: chats, ...(values.threads ? { threads: Number(values.threads) } : {}) });
+  const engine = await LynxEngine.load({ modelPath: facts.path, maxChats: chats, ...(threads !== undefined ? { threads } : {}) });
   const log = (line: string) => process.stderr.write(line + "\n");
   log(`prune-check: ${engine.info.name} (${engine.info.architecture}, ${engine.info.layers} layers, ${engine.info.experts} experts top-${engine.info.expertsPerToken}), ` +
     `${chats} chats, ${engine.info.threads} threads${values.quick ? ", quick" : ""}`);

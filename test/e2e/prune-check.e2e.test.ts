@@ -1,39 +1,20 @@
 // End-to-end: "Check this model" in the pruning panel of the built renderer, on the real host with a fixture model:
 // progress, the plot with Auto marked, the Auto setting; the profile and the Auto choice survive a restart.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHost, type LynxHost } from "../../electron/host/host.js";
 import { startWebServer, type WebServer } from "../../electron/server/web-server.js";
+import { ensureRendererBuilt, hasChromium, launchChromium, warnIfNoChromium } from "../helpers/browser.js";
+import { fixture, root } from "../helpers/fixtures.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const modelPath = path.join(root, "test", "fixtures", "models", "qwen3moe-tiny.gguf");
-const hasChromium = existsSync(CHROMIUM);
+const modelPath = fixture("qwen3moe-tiny.gguf");
 const artifacts = path.join(root, "test", "artifacts");
 // a quick check, made smaller still: the e2e test checks the wiring, the engine test the measurements
 const pruneCheckSize = { prompts: 4, maxTokens: 8 };
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-function ensureRendererBuilt() {
-  const index = path.join(root, "dist", "renderer", "index.html");
-  const sources = Math.max(newest(path.join(root, "renderer")), newest(path.join(root, "electron", "api")));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
-  if (r.status !== 0) throw new Error("vite build failed");
-}
+warnIfNoChromium("pruning check e2e test");
 
 describe.skipIf(!hasChromium)("pruning check in the app (web mode, fixture model, headless Chromium)", () => {
   let dataDir: string;
@@ -60,7 +41,7 @@ describe.skipIf(!hasChromium)("pruning check in the app (web mode, fixture model
   beforeAll(async () => {
     ensureRendererBuilt();
     dataDir = mkdtempSync(path.join(os.tmpdir(), "lynx-prune-e2e-"));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await close();
