@@ -319,6 +319,8 @@ export interface PruneSettingResult {
   description: string;
   /** Share of teacher-forced decode positions whose top-1 token equals policy off's. */
   agreement: number;
+  /** The same per kind of probe prompt ("conversation", "arithmetic", "code", "prose", "long"). */
+  agreementByKind?: Record<string, number>;
   /** KL(off || setting) over the next-token distributions: mean and 95th percentile. */
   klMean: number;
   klP95: number;

@@ -84,6 +84,11 @@ async function main() {
     out(`${s.name.padEnd(20)} ${(s.agreement * 100).toFixed(2).padStart(8)}% ${s.klMean.toFixed(4).padStart(8)} ${s.klP95.toFixed(4).padStart(8)} ` +
       `${s.distinctAfter.toFixed(2).padStart(8)} ${(s.distinctReduction * 100).toFixed(1).padStart(9)}% ${(s.bytesSaved * 100).toFixed(1).padStart(10)}% ${s.speedup.toFixed(2).padStart(7)}x`);
   }
+  const kinds = Object.keys(profile.settings[0]?.agreementByKind ?? {});
+  if (kinds.length > 0) {
+    out(`agreement by kind of prompt: ${"setting".padEnd(14)} ${kinds.map((k) => k.padStart(12)).join(" ")}`);
+    for (const s of profile.settings) out(`${"".padEnd(29)}${s.name.padEnd(15)}${kinds.map((k) => `${((s.agreementByKind?.[k] ?? Number.NaN) * 100).toFixed(1).padStart(11)}%`).join(" ")}`);
+  }
   out(`Auto (agreement >= ${thresholds.agreement}, mean KL <= ${thresholds.klMean}): ${profile.auto?.name ?? "none"}`);
   if (values.profile) {
     fs.mkdirSync(path.dirname(path.resolve(values.profile)), { recursive: true });

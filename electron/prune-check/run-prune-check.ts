@@ -73,19 +73,26 @@ export async function runPruneCheck(engine: LynxEngine, options: PruneCheckRunOp
   const maxTokens = Math.max(2, options.maxTokens ?? size.maxTokens);
 
   // the probe's prompts as the chat template formats them
-  const texts = selectPrompts(options.prompts ?? size.prompts).map((p) => p.text);
+  const probe = selectPrompts(options.prompts ?? size.prompts);
   const prompts: Token[][] = [];
-  for (const text of texts) {
+  const kinds: string[] = [];
+  for (const { text, kind } of probe) {
     try {
       const tokens = engine.promptTokens({ messages: [{ role: "user", text }] });
-      if (tokens.length + maxTokens < info.contextLength) prompts.push(tokens);
+      if (tokens.length + maxTokens < info.contextLength) {
+        prompts.push(tokens);
+        kinds.push(kind);
+      }
     } catch {
       // longer than this model's context: left out
     }
   }
   if (options.longPrompt ?? true) {
     const long = longPrompt(engine, Math.floor((info.contextLength - maxTokens) * 0.9));
-    if (long) prompts.push(long);
+    if (long) {
+      prompts.push(long);
+      kinds.push("long");
+    }
   }
   if (prompts.length === 0) throw new EngineError("CONTEXT_FULL", `no probe prompt fits in a context of ${info.contextLength} tokens`);
 
@@ -129,6 +136,13 @@ export async function runPruneCheck(engine: LynxEngine, options: PruneCheckRunOp
       for (const entry of entries) {
         const pass = await runPass(entry);
         const comparison = comparePasses(baseline.distributions, pass.distributions, baseline.batchSizes);
+        // the same comparison per kind of prompt: which kind of text a setting changes
+        const agreementByKind: Record<string, number> = {};
+        for (const kind of new Set(kinds)) {
+          const pick = <T>(rows: readonly T[]) => rows.filter((_, i) => kinds[i] === kind);
+          const part = comparePasses(pick(baseline.distributions), pick(pass.distributions), pick(baseline.batchSizes));
+          if (part.positions > 0) agreementByKind[kind] = part.agreement;
+        }
         const before = mean(pass.distinctBefore);
         const after = mean(pass.distinctAfter);
         const state = resolvePolicy(entry.setting, info);
@@ -137,6 +151,7 @@ export async function runPruneCheck(engine: LynxEngine, options: PruneCheckRunOp
           setting: entry.setting,
           description: state.description,
           agreement: comparison.agreement,
+          agreementByKind,
           klMean: comparison.klMean,
           klP95: comparison.klP95,
           distinctAfter: after,

@@ -28,6 +28,7 @@ const pruneSettingResultSchema = z.object({
   setting: aggressivenessSettingSchema,
   description: z.string().max(500),
   agreement: unit,
+  agreementByKind: z.record(z.string().max(40), unit).optional(),
   klMean: z.number().finite().min(0),
   klP95: z.number().finite().min(0),
   distinctAfter: z.number().finite().min(0).max(1 << 16),

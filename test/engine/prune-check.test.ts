@@ -23,6 +23,7 @@ function checkProfile(profile: PruneProfile, experts: number) {
   expect(off.agreement).toBe(1);
   expect(off.klMean).toBeLessThan(1e-6);
   expect(off.bytesSaved).toBeCloseTo(0, 6);
+  expect(Object.values(off.agreementByKind ?? {}).every((a) => a === 1)).toBe(true);
   for (const s of profile.settings) {
     expect(s.agreement).toBeGreaterThanOrEqual(0);
     expect(s.agreement).toBeLessThanOrEqual(1);
