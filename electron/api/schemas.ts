@@ -11,6 +11,7 @@ import {
   type ChatSettings,
   type ExportFormat,
   type HistoryQuery,
+  type LocalApiSettings,
   type LynxApi,
   type SamplingOptions,
 } from "./contract.js";
@@ -90,6 +91,25 @@ export const appSettingsUpdateSchema = z
   })
   .strict() satisfies z.ZodType<Partial<AppSettingsUpdate>>;
 
+/** An address to bind: an IP literal or "localhost" (no names to resolve, nothing that is not an address). */
+export const bindHostSchema = z.union([z.literal("localhost"), z.ipv4(), z.ipv6()]);
+
+/** Printable ASCII without spaces: it travels in an HTTP header. */
+export const apiKeySchema = z
+  .string()
+  .min(8, "an API key has at least 8 characters")
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, "an API key is printable ASCII without spaces");
+
+export const localApiSettingsSchema = z
+  .object({
+    enabled: z.boolean(),
+    host: bindHostSchema,
+    port: z.number().int().min(0).max(65535),
+    apiKey: apiKeySchema.nullable(),
+  })
+  .strict() satisfies z.ZodType<LocalApiSettings>;
+
 /** Argument tuples of every request/response method of LynxApi (subscribe is a stream, not a call). */
 export const apiArgSchemas = {
   getModel: z.tuple([]),
@@ -113,6 +133,8 @@ export const apiArgSchemas = {
   getAppSettings: z.tuple([]),
   updateAppSettings: z.tuple([appSettingsUpdateSchema]),
   getStorageInfo: z.tuple([]),
+  getLocalApi: z.tuple([]),
+  setLocalApi: z.tuple([localApiSettingsSchema.partial()]),
 } as const;
 
 export type ApiMethod = keyof typeof apiArgSchemas;
@@ -145,6 +167,8 @@ const schemasMatchApi: SchemaMatchesApi = {
   getAppSettings: true,
   updateAppSettings: true,
   getStorageInfo: true,
+  getLocalApi: true,
+  setLocalApi: true,
 };
 void schemasMatchApi;
 // And every callable method has a schema.

@@ -2,6 +2,7 @@
 // It owns the engine (one model at a time) and fans its events and telemetry out to subscribers.
 import { existsSync } from "node:fs";
 import {
+  defaultLocalApiSettings,
   maxMessageLength,
   type AggressivenessSetting,
   type AppSettings,
@@ -20,6 +21,7 @@ import { EngineError, toEngineError } from "../engine/errors.js";
 import { inspectModelFile } from "../engine/model-file.js";
 import { defaultAppSettings, exportChat, openChatStore, type ChatStore } from "../store/index.js";
 import { createChatPersistence } from "./chat-persistence.js";
+import { createLocalApiService } from "./local-api.js";
 
 export interface LynxHost extends LynxApi {
   openModel(path: string): Promise<ModelInfo>;
@@ -128,6 +130,16 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     for (const listener of telemetryListeners) listener(frame);
   };
   attach();
+
+  // the local API serves whichever engine is current; none while a model switch runs
+  let switching = false;
+  const localApi = createLocalApiService({
+    engine: () => (switching ? null : engine),
+    load: () => store?.settings().localApi ?? defaultLocalApiSettings,
+    // without a data folder the settings live as long as the host
+    save: (settings) => void store?.updateSettings({ localApi: settings }),
+  });
+  await localApi.restore();
 
   /** Starts a generation without waiting for it: progress arrives as events, failures as chat.error. */
   const start = (run: () => Promise<unknown>) => {
@@ -261,6 +273,12 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     async getStorageInfo(): Promise<StorageInfo> {
       return { dataDir: store?.dir ?? null, formatVersion: store?.formatVersion ?? 1, notices: [...(store?.notices ?? [])] };
     },
+    async getLocalApi() {
+      return localApi.state();
+    },
+    async setLocalApi(settings) {
+      return localApi.configure(settings);
+    },
     async getPolicy(): Promise<PolicyState> {
       return engine.policy;
     },
@@ -307,6 +325,7 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     async dispose() {
       eventListeners.clear();
       telemetryListeners.clear();
+      await localApi.close().catch(() => {});
       // the engine stops its generations first: the store records them as stopped answers
       try {
         await engine.dispose();
@@ -315,6 +334,19 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
         store?.close();
       }
     },
+  };
+  // A model switch: API requests in flight end with a 503 (their sequences go with the old engine) and new ones get
+  // a 503 until the new model is loaded; then the API serves it. A bad file is refused before anything is ended.
+  const switchModel = host.openModel.bind(host);
+  host.openModel = async (path: string) => {
+    await inspectModelFile(path);
+    switching = true;
+    try {
+      await localApi.endRequests("the model is being switched: retry in a few seconds");
+      return await switchModel(path);
+    } finally {
+      switching = false;
+    }
   };
   return host;
 }

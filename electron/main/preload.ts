@@ -12,6 +12,7 @@ import type {
   ExportFormat,
   HistoryQuery,
   HostEvent,
+  LocalApiSettings,
   ModelInfo,
   TelemetryFrame,
 } from "../api/contract.js";
@@ -85,6 +86,8 @@ const bridge: LynxDesktopBridge = {
   getAppSettings: () => call("getAppSettings"),
   updateAppSettings: (settings: Partial<AppSettingsUpdate>) => call("updateAppSettings", settings),
   getStorageInfo: () => call("getStorageInfo"),
+  getLocalApi: () => call("getLocalApi"),
+  setLocalApi: (settings: Partial<LocalApiSettings>) => call("setLocalApi", settings),
   openModelDialog: () => call<ModelInfo | null>("openModelDialog"),
   openModelFile: (file: File) => {
     const filePath = webUtils.getPathForFile(file);

@@ -10,6 +10,7 @@ import crypto, { timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { apiGenerationPrefix } from "../api/contract.js";
 import type { LynxEngine } from "../engine/engine.js";
 import { prepareChat, prepareText, respond, type PreparedRequest } from "./completions.js";
 import { fromZod, OpenAiError } from "./errors.js";
@@ -48,6 +49,11 @@ export interface ApiServer {
   readonly port: number;
   readonly metrics: ApiMetrics;
   requests(): ApiRequestInfo[];
+  /**
+   * Ends every request in flight with this error (a model switch): a waiting or non-streamed request gets it as
+   * its response, a stream gets it as an error event and no [DONE]. Resolves when they have ended (bounded).
+   */
+  abortRequests(error: OpenAiError): Promise<void>;
   /** Stops accepting, aborts in-flight requests, waits for them (bounded) and closes every connection. */
   close(): Promise<void>;
 }
@@ -192,6 +198,7 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
     metrics.promptTokens += prepared.promptTokens;
     try {
       const { status } = await respond(engine, prepared, modelId(engine), res, {
+        owner: `${apiGenerationPrefix}${entry.id}`,
         signal: abort.signal,
         onStart: () => (entry.state = "generating"),
         onTokens: (count) => {
@@ -296,6 +303,13 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
     });
   }
 
+  /** Aborts what is in flight and waits for it to end, at most 3 s. */
+  async function abortAll(reason: unknown) {
+    const entries = [...tracked.values()];
+    for (const entry of entries) entry.abort.abort(reason);
+    await Promise.race([Promise.all(entries.map((t) => t.done)), new Promise((r) => setTimeout(r, 3000).unref())]);
+  }
+
   const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -315,11 +329,11 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
     metrics,
     requests: () =>
       [...tracked.values()].map(({ id, endpoint, client, state, startedAt, tokens, tokensPerSecond }) => ({ id, endpoint, client, state, startedAt, tokens, tokensPerSecond })),
+    abortRequests: (error) => abortAll(error),
     async close() {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const entry of tracked.values()) entry.abort.abort(new Error("the server is shutting down"));
-      await Promise.race([Promise.all([...tracked.values()].map((t) => t.done)), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await abortAll(new Error("the server is shutting down"));
       server.closeAllConnections();
       await closed;
     },

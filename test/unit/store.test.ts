@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { ChatSnapshot, HostEvent, LynxApi, ModelInfo, PolicyState, TelemetryFrame } from "../../electron/api/contract.js";
-import { defaultSampling } from "../../electron/api/contract.js";
+import { defaultLocalApiSettings, defaultSampling } from "../../electron/api/contract.js";
 import {
   addUserMessage,
   applyChatEvent,
@@ -238,6 +238,8 @@ function apiDouble() {
     getAppSettings: vi.fn(async () => ({ pruning: policy.setting, maxChats: null, threads: null, theme: "system" as const, lastModel: null, recentModels: [] })),
     updateAppSettings: vi.fn(async () => ({ pruning: policy.setting, maxChats: null, threads: null, theme: "system" as const, lastModel: null, recentModels: [] })),
     getStorageInfo: vi.fn(async () => ({ dataDir: null, formatVersion: 1, notices: [] })),
+    getLocalApi: vi.fn(async () => ({ settings: defaultLocalApiSettings, running: false, url: null, error: null, requests: [] })),
+    setLocalApi: vi.fn(async (settings) => ({ settings: { ...defaultLocalApiSettings, ...settings }, running: !!settings.enabled, url: null, error: null, requests: [] })),
     subscribe: vi.fn((e, t) => {
       onEvent = e;
       onTelemetry = t;

@@ -138,6 +138,8 @@ export function createWebClient(options: WebClientOptions): WebClient {
     getAppSettings: () => call("getAppSettings", []),
     updateAppSettings: (settings) => call("updateAppSettings", [settings]),
     getStorageInfo: () => call("getStorageInfo", []),
+    getLocalApi: () => call("getLocalApi", []),
+    setLocalApi: (settings) => call("setLocalApi", [settings]),
     subscribe(onEvent, onTelemetry) {
       eventListeners.add(onEvent);
       telemetryListeners.add(onTelemetry);
