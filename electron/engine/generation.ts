@@ -151,6 +151,20 @@ export async function runGeneration(services: ChatServices, request: GenerationR
       ...routing.figures(mark, tokens),
     };
   };
+  const counted = (count: number) => {
+    const at = performance.now();
+    firstTokenAt ??= at;
+    lastTokenAt = at;
+    tokens += count;
+    telemetry.countTokens(owner, count);
+    request.onTokens?.(count);
+  };
+  // LlamaChat does not report the tokens of a function call through onToken: the sequence's meter counts them
+  const outputTokensBefore = sequence.tokenMeter.usedOutputTokens;
+  const countUnreported = () => {
+    const missing = sequence.tokenMeter.usedOutputTokens - outputTokensBefore - tokens;
+    if (missing > 0) counted(missing);
+  };
   const { sampling } = request;
   const penalties = sampling.presencePenalty || sampling.frequencyPenalty;
   const options = {
@@ -165,14 +179,7 @@ export async function runGeneration(services: ChatServices, request: GenerationR
     repeatPenalty: penalties ? { penalty: 1, presencePenalty: sampling.presencePenalty ?? 0, frequencyPenalty: sampling.frequencyPenalty ?? 0 } : (false as const),
     ...(request.stop?.length ? { customStopTriggers: [...request.stop] } : {}),
     ...(request.grammar ? { grammar: request.grammar } : {}),
-    onToken: (generated: Token[]) => {
-      const at = performance.now();
-      firstTokenAt ??= at;
-      lastTokenAt = at;
-      tokens += generated.length;
-      telemetry.countTokens(owner, generated.length);
-      request.onTokens?.(generated.length);
-    },
+    onToken: (generated: Token[]) => counted(generated.length),
     onTextChunk: (chunk: string) => request.onText?.(chunk),
   };
   try {
@@ -204,9 +211,13 @@ export async function runGeneration(services: ChatServices, request: GenerationR
             functions: functionsOf(fns),
             documentFunctionParams: true,
             ...(fns.maxParallelCalls !== undefined ? { maxParallelFunctionCalls: fns.maxParallelCalls } : {}),
-            onFunctionCallParamsChunk: (chunk) =>
-              request.onFunctionCallChunk?.({ index: chunk.callIndex, name: chunk.functionName, text: chunk.paramsChunk, done: chunk.done }),
+            onFunctionCallParamsChunk: (chunk) => {
+              // the call's tokens so far, from the sequence's meter
+              countUnreported();
+              request.onFunctionCallChunk?.({ index: chunk.callIndex, name: chunk.functionName, text: chunk.paramsChunk, done: chunk.done });
+            },
           });
+          countUnreported();
           text = result.response;
           reason = result.metadata.stopReason;
           functionCalls = (result.functionCalls ?? []).map((call) => ({ name: call.functionName, params: call.params }));
