@@ -70,7 +70,7 @@ export interface GenerationRequest {
   /** Its name in the pool and the telemetry (default `gen-<uuid>`); unique among generations in flight. */
   owner?: string;
   /** The generation got a sequence (it waited in the pool's queue until then). */
-  onStart?: (sequenceId: number) => void;
+  onStart?: (sequenceId: number, generatedSoFar: () => number) => void;
   onText?: (text: string) => void;
   onTokens?: (count: number) => void;
   /** A function call's arguments as they are generated (JSON text, in pieces); `done` on its last piece. */
@@ -161,6 +161,8 @@ export async function runGeneration(services: ChatServices, request: GenerationR
   };
   // LlamaChat does not report the tokens of a function call through onToken: the sequence's meter counts them
   const outputTokensBefore = sequence.tokenMeter.usedOutputTokens;
+  // once released, the sequence's meter counts another generation's tokens
+  let released = false;
   const countUnreported = () => {
     const missing = sequence.tokenMeter.usedOutputTokens - outputTokensBefore - tokens;
     if (missing > 0) counted(missing);
@@ -183,7 +185,9 @@ export async function runGeneration(services: ChatServices, request: GenerationR
     onTextChunk: (chunk: string) => request.onText?.(chunk),
   };
   try {
-    request.onStart?.(sequenceId);
+    // tokens the sequence generated so far, including those LlamaChat has not reported yet (held while they may
+    // still turn into a stop trigger or an incomplete character, and a call's tokens)
+    request.onStart?.(sequenceId, () => (released ? tokens : Math.max(tokens, sequence.tokenMeter.usedOutputTokens - outputTokensBefore)));
     let text: string;
     let reason: string;
     let functionCalls: GenerationResult["functionCalls"] = [];
@@ -242,6 +246,7 @@ export async function runGeneration(services: ChatServices, request: GenerationR
     scheduler.generationEnded();
     telemetry.unbindSequence(sequenceId);
     telemetry.forgetChat(owner);
+    released = true;
     pool.release(sequence);
     // its KV cache holds a one-off prompt: let the next chat take this sequence first
     pool.forget(owner);

@@ -16,6 +16,8 @@ export interface RequestTracker {
   owner: string;
   signal: AbortSignal;
   onStart(): void;
+  /** A choice's live count of generated tokens (from its sequence), while it generates. */
+  onSequence?(generatedSoFar: () => number): void;
   onTokens(count: number): void;
   onEnd(): void;
 }
@@ -142,7 +144,8 @@ export async function respond(engine: LynxEngine, prepared: PreparedRequest, mod
       ...(prepared.grammar ? { grammar: prepared.grammar } : {}),
       signal: tracker.signal,
       owner: `${tracker.owner}-${index}`,
-      onStart: () => {
+      onStart: (_sequence, generatedSoFar) => {
+        tracker.onSequence?.(generatedSoFar);
         queueMs[index] = performance.now() - started;
         if (started_++ === 0) tracker.onStart();
         if (prepared.stream && prepared.kind === "chat") send(chunk(index, { role: "assistant", content: "" }, "", null));

@@ -60,6 +60,9 @@ export interface ApiServer {
 
 interface Tracked extends ApiRequestInfo {
   abort: AbortController;
+  /** Live token counts of its choices' sequences (some tokens are reported late, see runGeneration). */
+  live: Array<() => number>;
+  generatingSince: number | null;
   choices: number;
   firstTokenAt: number | null;
   lastTokenAt: number;
@@ -182,6 +185,8 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
       tokens: 0,
       tokensPerSecond: 0,
       abort,
+      live: [],
+      generatingSince: null,
       choices: prepared.n,
       firstTokenAt: null,
       lastTokenAt: 0,
@@ -200,7 +205,11 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
       const { status } = await respond(engine, prepared, modelId(engine), res, {
         owner: `${apiGenerationPrefix}${entry.id}`,
         signal: abort.signal,
-        onStart: () => (entry.state = "generating"),
+        onStart: () => {
+          entry.state = "generating";
+          entry.generatingSince = performance.now();
+        },
+        onSequence: (generatedSoFar) => entry.live.push(generatedSoFar),
         onTokens: (count) => {
           const now = performance.now();
           entry.firstTokenAt ??= now;
@@ -328,7 +337,12 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
     port,
     metrics,
     requests: () =>
-      [...tracked.values()].map(({ id, endpoint, client, state, startedAt, tokens, tokensPerSecond }) => ({ id, endpoint, client, state, startedAt, tokens, tokensPerSecond })),
+      [...tracked.values()].map(({ id, endpoint, client, state, startedAt, tokens, tokensPerSecond, live, generatingSince }) => {
+        const counted = live.reduce((sum, count) => sum + count(), 0);
+        if (counted <= tokens) return { id, endpoint, client, state, startedAt, tokens, tokensPerSecond };
+        const seconds = generatingSince === null ? 0 : (performance.now() - generatingSince) / 1000;
+        return { id, endpoint, client, state, startedAt, tokens: counted, tokensPerSecond: seconds > 0 ? counted / seconds : tokensPerSecond };
+      }),
     abortRequests: (error) => abortAll(error),
     async close() {
       closing = true;

@@ -96,12 +96,13 @@ describe("Local API in the host", () => {
       expect((await host.getLocalApi()).requests).toEqual([]);
 
       // a model switch: requests in flight end with a 503, then the API serves the new engine
-      const whole = client.chat.completions.create({ model: "qwen3moe-tiny", messages, temperature: 0, max_tokens: 3000 }).then(
+      // sampled (a random model's greedy answer may end at once): both are still generating at the switch
+      const whole = client.chat.completions.create({ model: "qwen3moe-tiny", messages, temperature: 1, seed: 1, max_tokens: 3000 }).then(
         () => null,
         (e: unknown) => e,
       );
       const streamed = (async () => {
-        const s = await client.chat.completions.create({ model: "qwen3moe-tiny", messages, temperature: 0, max_tokens: 3000, stream: true });
+        const s = await client.chat.completions.create({ model: "qwen3moe-tiny", messages, temperature: 1, seed: 2, max_tokens: 3000, stream: true });
         try {
           for await (const chunk of s) void chunk;
           return null;
@@ -109,7 +110,12 @@ describe("Local API in the host", () => {
           return e;
         }
       })();
-      await until("two API requests generating", async () => (await host.getLocalApi()).requests.filter((r) => r.tokens > 0).length === 2);
+      await until("two API requests in flight", async () => {
+        const { requests } = await host.getLocalApi();
+        // tokens so far come from the sequences (LlamaChat reports a random model's text late: byte pieces held
+        // until they form characters)
+        return requests.length === 2 && requests.every((r) => r.state === "generating" && r.tokens > 0);
+      });
       const info = await host.openModel(otherModel);
       expect(info.architecture).toBe("olmoe");
       const wholeError = (await whole) as APIError;
