@@ -253,6 +253,10 @@ export interface LynxApi {
   cancelPruneCheck(): Promise<void>;
   /** Electron only: shows a file dialog; web mode rejects. */
   openModelDialog?(): Promise<ModelInfo | null>;
+  /** The OpenAI-compatible local API: its settings, whether it runs, its URL and the requests in flight. */
+  getLocalApi(): Promise<LocalApiState>;
+  /** Changes (and saves) the local API's settings; starts, restarts or stops it to match. */
+  setLocalApi(settings: Partial<LocalApiSettings>): Promise<LocalApiState>;
   subscribe(onEvent: (event: HostEvent) => void, onTelemetry: (frame: TelemetryFrame) => void): () => void;
 }
 
@@ -292,6 +296,8 @@ export interface AppSettings {
   lastModel: string | null;
   /** Newest first. */
   recentModels: string[];
+  /** The local API (absent in a store written before it existed: the defaults apply). */
+  localApi?: LocalApiSettings;
 }
 
 /** What the renderer may change directly (the pruning goes through setPolicy, the model through opening one). */
@@ -385,6 +391,47 @@ export interface ModelSettings {
   /** The latest pruning check of this file; null until one ran. */
   pruneProfile: PruneProfile | null;
 }
+/** The OpenAI-compatible local API's settings (docs/api.md). The key is not the web UI's token. */
+export interface LocalApiSettings {
+  enabled: boolean;
+  /** Address to bind: 127.0.0.1 by default; any non-loopback address requires apiKey. */
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** "Authorization: Bearer KEY" every request must carry; null: none (loopback only). */
+  apiKey: string | null;
+}
+
+export const defaultLocalApiSettings: LocalApiSettings = { enabled: false, host: "127.0.0.1", port: 1234, apiKey: null };
+
+/** One API request in flight. */
+export interface LocalApiRequest {
+  id: string;
+  endpoint: string;
+  /** The client's address and user agent. */
+  client: string;
+  state: "queued" | "generating";
+  startedAt: number;
+  /** Tokens generated so far (all choices). */
+  tokens: number;
+  tokensPerSecond: number;
+}
+
+export interface LocalApiState {
+  settings: LocalApiSettings;
+  running: boolean;
+  /** The base URL clients use (http://HOST:PORT/v1) while running. */
+  url: string | null;
+  /** Why it is not running although enabled (a port in use, ...). */
+  error: string | null;
+  requests: LocalApiRequest[];
+}
+
+/**
+ * Telemetry chat ids of the API's generations: `api-<request id>-<choice>`. They are sequences of the same engine
+ * as the tabs' chats (same batches, same pruning), shown in the UI as API requests.
+ */
+export const apiGenerationPrefix = "api-";
 
 export const maxChatsLimit = 16;
 export const maxMessageLength = 100_000;

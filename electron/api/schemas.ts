@@ -11,6 +11,7 @@ import {
   type ChatSettings,
   type ExportFormat,
   type HistoryQuery,
+  type LocalApiSettings,
   type LynxApi,
   type PruneCheckOptions,
   type SamplingOptions,
@@ -93,6 +94,24 @@ export const appSettingsUpdateSchema = z
   .strict() satisfies z.ZodType<Partial<AppSettingsUpdate>>;
 
 export const pruneCheckOptionsSchema = z.object({ quick: z.boolean().optional() }).strict() satisfies z.ZodType<PruneCheckOptions>;
+/** An address to bind: an IP literal or "localhost" (no names to resolve, nothing that is not an address). */
+export const bindHostSchema = z.union([z.literal("localhost"), z.ipv4(), z.ipv6()]);
+
+/** Printable ASCII without spaces: it travels in an HTTP header. */
+export const apiKeySchema = z
+  .string()
+  .min(8, "an API key has at least 8 characters")
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, "an API key is printable ASCII without spaces");
+
+export const localApiSettingsSchema = z
+  .object({
+    enabled: z.boolean(),
+    host: bindHostSchema,
+    port: z.number().int().min(0).max(65535),
+    apiKey: apiKeySchema.nullable(),
+  })
+  .strict() satisfies z.ZodType<LocalApiSettings>;
 
 /** Argument tuples of every request/response method of LynxApi (subscribe is a stream, not a call). */
 export const apiArgSchemas = {
@@ -120,6 +139,8 @@ export const apiArgSchemas = {
   getPruneCheck: z.tuple([]),
   startPruneCheck: z.tuple([pruneCheckOptionsSchema.optional()]),
   cancelPruneCheck: z.tuple([]),
+  getLocalApi: z.tuple([]),
+  setLocalApi: z.tuple([localApiSettingsSchema.partial()]),
 } as const;
 
 export type ApiMethod = keyof typeof apiArgSchemas;
@@ -155,6 +176,8 @@ const schemasMatchApi: SchemaMatchesApi = {
   getPruneCheck: true,
   startPruneCheck: true,
   cancelPruneCheck: true,
+  getLocalApi: true,
+  setLocalApi: true,
 };
 void schemasMatchApi;
 // And every callable method has a schema.

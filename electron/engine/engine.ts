@@ -16,6 +16,7 @@ import { AnswerRoutingMeter, type RoutingMark } from "./answer-routing.js";
 import { BatchScheduler } from "./batch-scheduler.js";
 import { Chat } from "./chat.js";
 import { EngineError } from "./errors.js";
+import { supportsFunctionCalling } from "./function-calling.js";
 import { jsonObjectGrammar } from "./json-grammar.js";
 import { checkPromptFits, runGeneration, type GenerationInput, type GenerationRequest, type GenerationResult } from "./generation.js";
 import { loadPatchedLlama, physicalCores, type PatchedLlama } from "./load-llama.js";
@@ -233,6 +234,16 @@ export class LynxEngine {
   async jsonGrammar(schema?: object): Promise<LlamaGrammar> {
     const llama = this.patched.llama;
     return schema === undefined ? await llama.createGrammar({ grammar: jsonObjectGrammar }) : await llama.createGrammarForJsonSchema(schema as never);
+  }
+
+  /** Whether the model's chat wrapper has a function-call syntax of its own (tools are offered only then). */
+  get functionCalling(): boolean {
+    return supportsFunctionCalling(this.chatServices().chatWrapper);
+  }
+
+  /** The node-llama-cpp chat wrapper resolved from the model's template (e.g. "ChatML", "Qwen"). */
+  get chatWrapperName(): string {
+    return this.chatServices().chatWrapper.wrapperName ?? "unknown";
   }
 
   /** Running totals of the batched decode steps' distinct experts (plain top-k and after selection). */

@@ -2,17 +2,52 @@
 // sampling, stop strings, grammar and seed. Like a chat's answer it borrows a pool sequence only while it
 // generates, so it joins the same decode batches, the same scheduler and the same pruning as the app's chats.
 import crypto from "node:crypto";
-import { LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContextSequence, type LlamaGrammar, type Token } from "node-llama-cpp";
+import {
+  LlamaChat,
+  LlamaCompletion,
+  type ChatHistoryItem,
+  type ChatModelFunctions,
+  type ChatModelResponse,
+  type ChatWrapper,
+  type LlamaContextSequence,
+  type LlamaGrammar,
+  type Token,
+} from "node-llama-cpp";
 import type { AnswerStats, Role } from "../api/contract.js";
 import type { ChatServices } from "./chat.js";
 import { EngineError, toEngineError } from "./errors.js";
+import { forcedCallWrapper } from "./function-calling.js";
+
+/** A function call the model made earlier in the conversation, with what the function returned. */
+export interface GenerationFunctionCall {
+  name: string;
+  params: unknown;
+  result: string;
+}
 
 export interface GenerationMessage {
   role: Role;
   text: string;
+  /** Assistant messages: the calls it made (after its text), each with its result. */
+  functionCalls?: readonly GenerationFunctionCall[];
 }
 
-export type GenerationInput = { messages: readonly GenerationMessage[] } | { prompt: string };
+export interface GenerationFunction {
+  name: string;
+  description?: string;
+  /** A JSON schema (node-llama-cpp's grammar subset) the arguments must match; none: a call without arguments. */
+  params?: object;
+}
+
+/** Functions the model may call: "auto" lets it choose between text and a call, "required" makes it call one. */
+export interface GenerationFunctions {
+  available: readonly GenerationFunction[];
+  choice: "auto" | "required";
+  /** At most this many calls in one answer (chat wrappers with parallel calls); default: the wrapper's limit. */
+  maxParallelCalls?: number;
+}
+
+export type GenerationInput = { messages: readonly GenerationMessage[]; functions?: GenerationFunctions } | { prompt: string };
 
 export interface GenerationSampling {
   /** 0 = greedy. */
@@ -32,16 +67,22 @@ export interface GenerationRequest {
   stop?: readonly string[];
   grammar?: LlamaGrammar;
   signal?: AbortSignal;
+  /** Its name in the pool and the telemetry (default `gen-<uuid>`); unique among generations in flight. */
+  owner?: string;
   /** The generation got a sequence (it waited in the pool's queue until then). */
-  onStart?: (sequenceId: number) => void;
+  onStart?: (sequenceId: number, generatedSoFar: () => number) => void;
   onText?: (text: string) => void;
   onTokens?: (count: number) => void;
+  /** A function call's arguments as they are generated (JSON text, in pieces); `done` on its last piece. */
+  onFunctionCallChunk?: (chunk: { index: number; name: string; text: string; done: boolean }) => void;
 }
 
-export type GenerationStopReason = "eos" | "stop" | "maxTokens" | "aborted";
+export type GenerationStopReason = "eos" | "stop" | "maxTokens" | "aborted" | "functionCalls";
 
 export interface GenerationResult {
   text: string;
+  /** The calls the model made (stopReason "functionCalls"); arguments parsed and checked against their schema. */
+  functionCalls: Array<{ name: string; params: unknown }>;
   stopReason: GenerationStopReason;
   promptTokens: number;
   completionTokens: number;
@@ -57,7 +98,10 @@ export function promptTokensOf(services: ChatServices, input: GenerationInput): 
     const tokens = model.tokenize(input.prompt, false, bos != null ? "trimLeadingSpace" : undefined);
     return bos != null ? [bos, ...tokens] : tokens;
   }
-  const { contextText } = services.chatWrapper.generateContextState({ chatHistory: chatHistoryOf(input.messages) });
+  const { contextText } = wrapperFor(services.chatWrapper, input.functions).generateContextState({
+    chatHistory: chatHistoryOf(input.messages),
+    ...(input.functions ? { availableFunctions: functionsOf(input.functions), documentFunctionParams: true } : {}),
+  });
   return contextText.tokenize(services.model.tokenizer);
 }
 
@@ -76,7 +120,7 @@ export async function runGeneration(services: ChatServices, request: GenerationR
   // never let node-llama-cpp shift the context: the answer stops at the context's end instead
   const maxTokens = Math.max(1, Math.min(request.sampling.maxTokens, services.contextSize - promptTokens));
   const policy = services.policy();
-  const owner = `gen-${crypto.randomUUID()}`;
+  const owner = request.owner ?? `gen-${crypto.randomUUID()}`;
   const requestedAt = performance.now();
   let firstTokenAt: number | null = null;
   let lastTokenAt = 0;
@@ -86,7 +130,7 @@ export async function runGeneration(services: ChatServices, request: GenerationR
   try {
     sequence = await pool.acquire(owner, request.signal);
   } catch (err) {
-    if (request.signal?.aborted) return { text: "", stopReason: "aborted", promptTokens, completionTokens: 0, stats: emptyStats(policy) };
+    if (request.signal?.aborted) return { text: "", functionCalls: [], stopReason: "aborted", promptTokens, completionTokens: 0, stats: emptyStats(policy) };
     throw toEngineError(err);
   }
   const sequenceId = pool.idOf(sequence);
@@ -107,6 +151,22 @@ export async function runGeneration(services: ChatServices, request: GenerationR
       ...routing.figures(mark, tokens),
     };
   };
+  const counted = (count: number) => {
+    const at = performance.now();
+    firstTokenAt ??= at;
+    lastTokenAt = at;
+    tokens += count;
+    telemetry.countTokens(owner, count);
+    request.onTokens?.(count);
+  };
+  // LlamaChat does not report the tokens of a function call through onToken: the sequence's meter counts them
+  const outputTokensBefore = sequence.tokenMeter.usedOutputTokens;
+  // once released, the sequence's meter counts another generation's tokens
+  let released = false;
+  const countUnreported = () => {
+    const missing = sequence.tokenMeter.usedOutputTokens - outputTokensBefore - tokens;
+    if (missing > 0) counted(missing);
+  };
   const { sampling } = request;
   const penalties = sampling.presencePenalty || sampling.frequencyPenalty;
   const options = {
@@ -121,20 +181,16 @@ export async function runGeneration(services: ChatServices, request: GenerationR
     repeatPenalty: penalties ? { penalty: 1, presencePenalty: sampling.presencePenalty ?? 0, frequencyPenalty: sampling.frequencyPenalty ?? 0 } : (false as const),
     ...(request.stop?.length ? { customStopTriggers: [...request.stop] } : {}),
     ...(request.grammar ? { grammar: request.grammar } : {}),
-    onToken: (generated: Token[]) => {
-      const at = performance.now();
-      firstTokenAt ??= at;
-      lastTokenAt = at;
-      tokens += generated.length;
-      telemetry.countTokens(owner, generated.length);
-      request.onTokens?.(generated.length);
-    },
+    onToken: (generated: Token[]) => counted(generated.length),
     onTextChunk: (chunk: string) => request.onText?.(chunk),
   };
   try {
-    request.onStart?.(sequenceId);
+    // tokens the sequence generated so far, including those LlamaChat has not reported yet (held while they may
+    // still turn into a stop trigger or an incomplete character, and a call's tokens)
+    request.onStart?.(sequenceId, () => (released ? tokens : Math.max(tokens, sequence.tokenMeter.usedOutputTokens - outputTokensBefore)));
     let text: string;
     let reason: string;
+    let functionCalls: GenerationResult["functionCalls"] = [];
     if ("prompt" in request.input) {
       const completion = new LlamaCompletion({ contextSequence: sequence });
       try {
@@ -145,27 +201,52 @@ export async function runGeneration(services: ChatServices, request: GenerationR
         completion.dispose({ disposeSequence: false });
       }
     } else {
-      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: services.chatWrapper, autoDisposeSequence: false });
+      const fns = request.input.functions;
+      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapperFor(services.chatWrapper, fns), autoDisposeSequence: false });
       try {
-        const result = await chat.generateResponse(chatHistoryOf(request.input.messages), options);
-        text = result.response;
-        reason = result.metadata.stopReason;
+        const history = chatHistoryOf(request.input.messages);
+        if (fns) {
+          // node-llama-cpp's function calling: a call's name and arguments are grammar-constrained to the functions
+          // given, its arguments parsed and validated against their schema (a grammar cannot be given as well)
+          const { grammar: _none, ...rest } = options;
+          void _none;
+          const result = await chat.generateResponse(history, {
+            ...rest,
+            functions: functionsOf(fns),
+            documentFunctionParams: true,
+            ...(fns.maxParallelCalls !== undefined ? { maxParallelFunctionCalls: fns.maxParallelCalls } : {}),
+            onFunctionCallParamsChunk: (chunk) => {
+              // the call's tokens so far, from the sequence's meter
+              countUnreported();
+              request.onFunctionCallChunk?.({ index: chunk.callIndex, name: chunk.functionName, text: chunk.paramsChunk, done: chunk.done });
+            },
+          });
+          countUnreported();
+          text = result.response;
+          reason = result.metadata.stopReason;
+          functionCalls = (result.functionCalls ?? []).map((call) => ({ name: call.functionName, params: call.params }));
+        } else {
+          const result = await chat.generateResponse(history, options);
+          text = result.response;
+          reason = result.metadata.stopReason;
+        }
       } finally {
         chat.dispose({ disposeSequence: false });
       }
     }
-    const result: GenerationResult = { text, stopReason: stopReasonOf(reason), promptTokens, completionTokens: tokens, stats: stats() };
+    const result: GenerationResult = { text, functionCalls, stopReason: stopReasonOf(reason), promptTokens, completionTokens: tokens, stats: stats() };
     routing.end();
     routingOpen = false;
     return result;
   } catch (err) {
-    if (request.signal?.aborted) return { text: "", stopReason: "aborted", promptTokens, completionTokens: tokens, stats: stats() };
+    if (request.signal?.aborted) return { text: "", functionCalls: [], stopReason: "aborted", promptTokens, completionTokens: tokens, stats: stats() };
     throw toEngineError(err);
   } finally {
     if (routingOpen) routing.end();
     scheduler.generationEnded();
     telemetry.unbindSequence(sequenceId);
     telemetry.forgetChat(owner);
+    released = true;
     pool.release(sequence);
     // its KV cache holds a one-off prompt: let the next chat take this sequence first
     pool.forget(owner);
@@ -177,13 +258,29 @@ function chatHistoryOf(messages: readonly GenerationMessage[]): ChatHistoryItem[
   const items: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
     if (m.role === "system") return { type: "system", text: m.text };
     if (m.role === "user") return { type: "user", text: m.text };
-    return { type: "model", response: [m.text] };
+    const response: ChatModelResponse["response"] = m.text ? [m.text] : [];
+    for (const call of m.functionCalls ?? []) response.push({ type: "functionCall", name: call.name, params: call.params, result: call.result });
+    return { type: "model", response };
   });
   if (items.at(-1)?.type !== "model") items.push({ type: "model", response: [] });
   return items;
 }
 
+function functionsOf(fns: GenerationFunctions): ChatModelFunctions {
+  const out: Record<string, { description?: string; params?: never }> = {};
+  for (const f of fns.available) {
+    out[f.name] = { ...(f.description ? { description: f.description } : {}), ...(f.params ? { params: f.params as never } : {}) };
+  }
+  return out as ChatModelFunctions;
+}
+
+/** "required": the answer starts inside a call (see function-calling.ts); otherwise the model's own wrapper. */
+function wrapperFor(wrapper: ChatWrapper, fns: GenerationFunctions | undefined): ChatWrapper {
+  return fns?.choice === "required" ? forcedCallWrapper(wrapper) : wrapper;
+}
+
 function stopReasonOf(reason: string): GenerationStopReason {
+  if (reason === "functionCalls") return "functionCalls";
   if (reason === "maxTokens") return "maxTokens";
   if (reason === "customStopTrigger") return "stop";
   if (reason === "abort") return "aborted";

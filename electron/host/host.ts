@@ -2,6 +2,7 @@
 // It owns the engine (one model at a time) and fans its events and telemetry out to subscribers.
 import { existsSync } from "node:fs";
 import {
+  defaultLocalApiSettings,
   maxMessageLength,
   type AggressivenessSetting,
   type AppSettings,
@@ -22,6 +23,7 @@ import { defaultAppSettings, exportChat, openChatStore, type ChatStore } from ".
 import { openModelSettingsStore } from "../store/model-settings.js";
 import { createChatPersistence } from "./chat-persistence.js";
 import { createPruneCheckService } from "./prune-check-service.js";
+import { createLocalApiService } from "./local-api.js";
 
 export interface LynxHost extends LynxApi {
   openModel(path: string): Promise<ModelInfo>;
@@ -139,6 +141,16 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     for (const listener of telemetryListeners) listener(frame);
   };
   attach();
+
+  // the local API serves whichever engine is current; none while a model switch runs
+  let switching = false;
+  const localApi = createLocalApiService({
+    engine: () => (switching ? null : engine),
+    load: () => store?.settings().localApi ?? defaultLocalApiSettings,
+    // without a data folder the settings live as long as the host
+    save: (settings) => void store?.updateSettings({ localApi: settings }),
+  });
+  await localApi.restore();
 
   /** Starts a generation without waiting for it: progress arrives as events, failures as chat.error. */
   const start = (run: () => Promise<unknown>) => {
@@ -281,6 +293,12 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     async cancelPruneCheck() {
       await pruneCheck.cancel();
     },
+    async getLocalApi() {
+      return localApi.state();
+    },
+    async setLocalApi(settings) {
+      return localApi.configure(settings);
+    },
     async getPolicy(): Promise<PolicyState> {
       return engine.policy;
     },
@@ -330,6 +348,7 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
       eventListeners.clear();
       telemetryListeners.clear();
       await pruneCheck.cancel();
+      await localApi.close().catch(() => {});
       // the engine stops its generations first: the store records them as stopped answers
       try {
         await engine.dispose();
@@ -338,6 +357,19 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
         store?.close();
       }
     },
+  };
+  // A model switch: API requests in flight end with a 503 (their sequences go with the old engine) and new ones get
+  // a 503 until the new model is loaded; then the API serves it. A bad file is refused before anything is ended.
+  const switchModel = host.openModel.bind(host);
+  host.openModel = async (path: string) => {
+    await inspectModelFile(path);
+    switching = true;
+    try {
+      await localApi.endRequests("the model is being switched: retry in a few seconds");
+      return await switchModel(path);
+    } finally {
+      switching = false;
+    }
   };
   return host;
 }

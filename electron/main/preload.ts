@@ -13,6 +13,7 @@ import type {
   ExportFormat,
   HistoryQuery,
   HostEvent,
+  LocalApiSettings,
   ModelInfo,
   TelemetryFrame,
 } from "../api/contract.js";
@@ -89,6 +90,8 @@ const bridge: LynxDesktopBridge = {
   getPruneCheck: () => call("getPruneCheck"),
   startPruneCheck: (options?: PruneCheckOptions) => (options === undefined ? call("startPruneCheck") : call("startPruneCheck", options)),
   cancelPruneCheck: () => call("cancelPruneCheck"),
+  getLocalApi: () => call("getLocalApi"),
+  setLocalApi: (settings: Partial<LocalApiSettings>) => call("setLocalApi", settings),
   openModelDialog: () => call<ModelInfo | null>("openModelDialog"),
   openModelFile: (file: File) => {
     const filePath = webUtils.getPathForFile(file);

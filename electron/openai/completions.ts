@@ -5,14 +5,19 @@ import type { ServerResponse } from "node:http";
 import type { LlamaGrammar } from "node-llama-cpp";
 import type { LynxEngine } from "../engine/engine.js";
 import { EngineError } from "../engine/errors.js";
-import type { GenerationInput, GenerationMessage, GenerationResult, GenerationSampling, GenerationStopReason } from "../engine/generation.js";
+import type { GenerationInput, GenerationResult, GenerationSampling, GenerationStopReason } from "../engine/generation.js";
 import { badRequest, OpenAiError } from "./errors.js";
-import { contentText, limits, type ChatCompletionRequest, type CompletionRequest } from "./schemas.js";
+import { limits, type ChatCompletionRequest, type CompletionRequest } from "./schemas.js";
+import { argumentsText, generationFunctions, generationMessages, ToolCallStreamer, type ToolCallDelta } from "./tools.js";
 
 /** What the server tracks of one request while it runs. */
 export interface RequestTracker {
+  /** Names its generations in the engine's pool and telemetry: `${owner}-${choice}`. */
+  owner: string;
   signal: AbortSignal;
   onStart(): void;
+  /** A choice's live count of generated tokens (from its sequence), while it generates. */
+  onSequence?(generatedSoFar: () => number): void;
   onTokens(count: number): void;
   onEnd(): void;
 }
@@ -42,13 +47,11 @@ export interface LynxSummary {
   tokens_per_second: number;
 }
 
-const finishReason = (reason: GenerationStopReason) => (reason === "maxTokens" ? "length" : "stop");
+const finishReason = (reason: GenerationStopReason) => (reason === "maxTokens" ? "length" : reason === "functionCalls" ? "tool_calls" : "stop");
 
 export async function prepareChat(engine: LynxEngine, body: ChatCompletionRequest): Promise<PreparedRequest> {
-  const messages: GenerationMessage[] = body.messages.map((m) => ({
-    role: m.role === "developer" ? "system" : m.role,
-    text: contentText(m.content),
-  }));
+  const messages = generationMessages(body.messages);
+  const functions = await generationFunctions(engine, body);
   let grammar: LlamaGrammar | undefined;
   const format = body.response_format;
   if (format?.type === "json_object") grammar = await engine.jsonGrammar();
@@ -59,7 +62,7 @@ export async function prepareChat(engine: LynxEngine, body: ChatCompletionReques
       throw badRequest(`response_format.json_schema.schema: ${(err as Error).message}`, "response_format.json_schema.schema", "invalid_json_schema");
     }
   }
-  return prepareCommon(engine, body, { messages }, "chat", grammar, body.max_completion_tokens ?? body.max_tokens);
+  return prepareCommon(engine, body, { messages, ...(functions ? { functions } : {}) }, "chat", grammar, body.max_completion_tokens ?? body.max_tokens);
 }
 
 export function prepareText(engine: LynxEngine, body: CompletionRequest): PreparedRequest {
@@ -120,7 +123,7 @@ export async function respond(engine: LynxEngine, prepared: PreparedRequest, mod
   const send = (payload: unknown) => {
     if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(payload)}\n\n`);
   };
-  const chunk = (index: number, delta: { role?: "assistant"; content?: string } | null, text: string, finish: string | null) =>
+  const chunk = (index: number, delta: { role?: "assistant"; content?: string; tool_calls?: ToolCallDelta[] } | null, text: string, finish: string | null) =>
     prepared.kind === "chat"
       ? { id, object, created, model, system_fingerprint: null, choices: [{ index, delta: delta ?? {}, logprobs: null, finish_reason: finish }], ...(prepared.includeUsage ? { usage: null } : {}) }
       : { id, object, created, model, system_fingerprint: null, choices: [{ index, text, logprobs: null, finish_reason: finish }], ...(prepared.includeUsage ? { usage: null } : {}) };
@@ -130,6 +133,8 @@ export async function respond(engine: LynxEngine, prepared: PreparedRequest, mod
     res.flushHeaders();
   }
   let started_ = 0;
+  // one per choice: ids of its tool calls, and their arguments as they stream
+  const toolStreams = Array.from({ length: prepared.n }, (_, index) => new ToolCallStreamer((delta) => prepared.stream && send(chunk(index, { tool_calls: [delta] }, "", null))));
   const runs = Array.from({ length: prepared.n }, (_, index) =>
     engine.generate({
       input: prepared.input,
@@ -138,7 +143,9 @@ export async function respond(engine: LynxEngine, prepared: PreparedRequest, mod
       stop: prepared.stop,
       ...(prepared.grammar ? { grammar: prepared.grammar } : {}),
       signal: tracker.signal,
-      onStart: () => {
+      owner: `${tracker.owner}-${index}`,
+      onStart: (_sequence, generatedSoFar) => {
+        tracker.onSequence?.(generatedSoFar);
         queueMs[index] = performance.now() - started;
         if (started_++ === 0) tracker.onStart();
         if (prepared.stream && prepared.kind === "chat") send(chunk(index, { role: "assistant", content: "" }, "", null));
@@ -151,7 +158,9 @@ export async function respond(engine: LynxEngine, prepared: PreparedRequest, mod
       onText: (text) => {
         if (prepared.stream && text) send(chunk(index, { content: text }, text, null));
       },
+      onFunctionCallChunk: (call) => toolStreams[index]!.chunk(call.index, call.name, call.text),
     }).then((result) => {
+      toolStreams[index]!.finish(result.functionCalls);
       if (prepared.stream && result.stopReason !== "aborted") send(chunk(index, null, "", finishReason(result.stopReason)));
       return result;
     }),
@@ -173,6 +182,19 @@ export async function respond(engine: LynxEngine, prepared: PreparedRequest, mod
   const usage = { prompt_tokens: prepared.promptTokens, completion_tokens: completionTokens, total_tokens: prepared.promptTokens + completionTokens };
   const lynx = summarize(results, batchSums, queueMs);
   if (tracker.signal.aborted) {
+    // the server ended it with a reason the client must hear (a model switch); a client that left hears nothing
+    const reason: unknown = tracker.signal.reason;
+    if (reason instanceof OpenAiError) {
+      if (prepared.stream) {
+        send(reason.body());
+        res.end();
+      } else if (!res.headersSent) {
+        const json = JSON.stringify(reason.body());
+        res.writeHead(reason.status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(json), ...reason.headers });
+        res.end(json);
+      }
+      return { status: reason.status, completionTokens };
+    }
     res.end();
     return { status: 499, completionTokens };
   }
@@ -184,7 +206,20 @@ export async function respond(engine: LynxEngine, prepared: PreparedRequest, mod
   }
   const choices = results.map((r, index) =>
     prepared.kind === "chat"
-      ? { index, message: { role: "assistant", content: r.text, refusal: null }, logprobs: null, finish_reason: finishReason(r.stopReason) }
+      ? {
+          index,
+          message: {
+            role: "assistant",
+            // OpenAI: null content when the answer is only calls
+            content: r.functionCalls.length && !r.text ? null : r.text,
+            refusal: null,
+            ...(r.functionCalls.length
+              ? { tool_calls: r.functionCalls.map((call, i) => ({ id: toolStreams[index]!.idOf(i), type: "function", function: { name: call.name, arguments: argumentsText(call.params) } })) }
+              : {}),
+          },
+          logprobs: null,
+          finish_reason: finishReason(r.stopReason),
+        }
       : { index, text: r.text, logprobs: null, finish_reason: finishReason(r.stopReason) },
   );
   const body = { id, object: prepared.kind === "chat" ? "chat.completion" : "text_completion", created, model, system_fingerprint: null, choices, usage, lynx };

@@ -11,6 +11,8 @@ export const limits = {
   stopChars: 256,
   maxTokens: 32_768,
   schemaChars: 64 * 1024,
+  tools: 128,
+  toolCalls: 128,
 } as const;
 
 const text = z.string().max(limits.textChars);
@@ -19,11 +21,29 @@ const textPart = z.object({ type: z.literal("text"), text }).loose();
 
 const content = z.union([text, z.array(textPart).max(256)]);
 
+/** OpenAI's rule for function names: what a chat wrapper's call syntax and its name grammar can carry. */
+const functionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a function name is 1-64 letters, digits, underscores or dashes");
+const toolCallId = z.string().min(1).max(256);
+
+const toolCall = z.object({
+  id: toolCallId,
+  type: z.literal("function"),
+  function: z.object({ name: functionName, arguments: z.string().max(limits.textChars) }).loose(),
+});
+
 const message = z.discriminatedUnion("role", [
   z.object({ role: z.literal("system"), content, name: z.string().max(256).optional() }).loose(),
   z.object({ role: z.literal("developer"), content, name: z.string().max(256).optional() }).loose(),
   z.object({ role: z.literal("user"), content, name: z.string().max(256).optional() }).loose(),
-  z.object({ role: z.literal("assistant"), content: content.nullable().optional(), name: z.string().max(256).optional() }).loose(),
+  z
+    .object({
+      role: z.literal("assistant"),
+      content: content.nullable().optional(),
+      name: z.string().max(256).optional(),
+      tool_calls: z.array(toolCall).max(limits.toolCalls).nullable().optional(),
+    })
+    .loose(),
+  z.object({ role: z.literal("tool"), content, tool_call_id: toolCallId }).loose(),
 ]);
 
 const stop = z.union([z.string().min(1).max(limits.stopChars), z.array(z.string().min(1).max(limits.stopChars)).max(limits.stopStrings)]).nullable().optional();
@@ -44,6 +64,23 @@ const responseFormat = z.discriminatedUnion("type", [
       strict: z.boolean().nullable().optional(),
     }),
   }),
+]);
+
+const tool = z.object({
+  type: z.literal("function"),
+  function: z
+    .object({
+      name: functionName,
+      description: z.string().max(4096).optional(),
+      parameters: jsonSchemaObject.optional(),
+      strict: z.boolean().nullable().optional(),
+    })
+    .loose(),
+});
+
+const toolChoice = z.union([
+  z.enum(["none", "auto", "required"]),
+  z.object({ type: z.literal("function"), function: z.object({ name: functionName }) }),
 ]);
 
 /** Sampling fields both endpoints share, with OpenAI's ranges. */
@@ -74,8 +111,8 @@ export const chatCompletionRequest = z
     store: z.boolean().nullable().optional(),
     metadata: z.record(z.string(), z.string().max(512)).nullable().optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
-    tools: notSupported("tools"),
-    tool_choice: z.unknown().refine((v) => v === undefined || v === null || v === "none", "tool_choice is not supported by this server").optional(),
+    tools: z.array(tool).max(limits.tools).nullable().optional(),
+    tool_choice: toolChoice.nullable().optional(),
     functions: notSupported("functions"),
     logprobs: z.boolean().nullable().optional().refine((v) => !v, "logprobs is not supported by this server"),
     top_logprobs: notSupported("top_logprobs"),

@@ -10,6 +10,7 @@ import crypto, { timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { apiGenerationPrefix } from "../api/contract.js";
 import type { LynxEngine } from "../engine/engine.js";
 import { prepareChat, prepareText, respond, type PreparedRequest } from "./completions.js";
 import { fromZod, OpenAiError } from "./errors.js";
@@ -48,12 +49,20 @@ export interface ApiServer {
   readonly port: number;
   readonly metrics: ApiMetrics;
   requests(): ApiRequestInfo[];
+  /**
+   * Ends every request in flight with this error (a model switch): a waiting or non-streamed request gets it as
+   * its response, a stream gets it as an error event and no [DONE]. Resolves when they have ended (bounded).
+   */
+  abortRequests(error: OpenAiError): Promise<void>;
   /** Stops accepting, aborts in-flight requests, waits for them (bounded) and closes every connection. */
   close(): Promise<void>;
 }
 
 interface Tracked extends ApiRequestInfo {
   abort: AbortController;
+  /** Live token counts of its choices' sequences (some tokens are reported late, see runGeneration). */
+  live: Array<() => number>;
+  generatingSince: number | null;
   choices: number;
   firstTokenAt: number | null;
   lastTokenAt: number;
@@ -176,6 +185,8 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
       tokens: 0,
       tokensPerSecond: 0,
       abort,
+      live: [],
+      generatingSince: null,
       choices: prepared.n,
       firstTokenAt: null,
       lastTokenAt: 0,
@@ -192,8 +203,13 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
     metrics.promptTokens += prepared.promptTokens;
     try {
       const { status } = await respond(engine, prepared, modelId(engine), res, {
+        owner: `${apiGenerationPrefix}${entry.id}`,
         signal: abort.signal,
-        onStart: () => (entry.state = "generating"),
+        onStart: () => {
+          entry.state = "generating";
+          entry.generatingSince = performance.now();
+        },
+        onSequence: (generatedSoFar) => entry.live.push(generatedSoFar),
         onTokens: (count) => {
           const now = performance.now();
           entry.firstTokenAt ??= now;
@@ -296,6 +312,13 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
     });
   }
 
+  /** Aborts what is in flight and waits for it to end, at most 3 s. */
+  async function abortAll(reason: unknown) {
+    const entries = [...tracked.values()];
+    for (const entry of entries) entry.abort.abort(reason);
+    await Promise.race([Promise.all(entries.map((t) => t.done)), new Promise((r) => setTimeout(r, 3000).unref())]);
+  }
+
   const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -314,12 +337,17 @@ export async function startApiServer(source: EngineSource, options: ApiServerOpt
     port,
     metrics,
     requests: () =>
-      [...tracked.values()].map(({ id, endpoint, client, state, startedAt, tokens, tokensPerSecond }) => ({ id, endpoint, client, state, startedAt, tokens, tokensPerSecond })),
+      [...tracked.values()].map(({ id, endpoint, client, state, startedAt, tokens, tokensPerSecond, live, generatingSince }) => {
+        const counted = live.reduce((sum, count) => sum + count(), 0);
+        if (counted <= tokens) return { id, endpoint, client, state, startedAt, tokens, tokensPerSecond };
+        const seconds = generatingSince === null ? 0 : (performance.now() - generatingSince) / 1000;
+        return { id, endpoint, client, state, startedAt, tokens: counted, tokensPerSecond: seconds > 0 ? counted / seconds : tokensPerSecond };
+      }),
+    abortRequests: (error) => abortAll(error),
     async close() {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const entry of tracked.values()) entry.abort.abort(new Error("the server is shutting down"));
-      await Promise.race([Promise.all([...tracked.values()].map((t) => t.done)), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await abortAll(new Error("the server is shutting down"));
       server.closeAllConnections();
       await closed;
     },

@@ -1,7 +1,7 @@
 // The on-disk format of the chat store (docs/storage.md): every record and file, as zod schemas, so a
 // hand-edited, torn or foreign line is recognised instead of trusted. Version 1.
 import { z } from "zod";
-import { aggressivenessSettingSchema, chatIdSchema, samplingSchema } from "../api/schemas.js";
+import { aggressivenessSettingSchema, chatIdSchema, localApiSettingsSchema, samplingSchema } from "../api/schemas.js";
 
 export const storeFormat = "lynx-chat-store";
 export const storeVersion = 1;
@@ -96,6 +96,7 @@ export const appSettingsSchema = z.object({
   theme: z.enum(["light", "dark", "system"]),
   lastModel: z.string().max(4096).nullable(),
   recentModels: z.array(z.string().max(4096)).max(20),
+  localApi: localApiSettingsSchema.optional(),
 });
 
 /** state.json: open tabs and app settings, replaced atomically on every change. */

@@ -4,6 +4,7 @@ import { AggressivenessControl } from "./components/AggressivenessControl.js";
 import { ChatView } from "./components/ChatView.js";
 import { BatchHeatmap, ChatHeatmap } from "./components/Heatmaps.js";
 import { HistoryPanel } from "./components/HistoryPanel.js";
+import { LocalApiPanel } from "./components/LocalApiPanel.js";
 import { ModelPanel } from "./components/ModelPanel.js";
 import { StatsPanel } from "./components/StatsPanel.js";
 import { TabBar } from "./components/TabBar.js";
@@ -189,6 +190,7 @@ export function App({ api }: { api: AppApi }) {
           <BatchHeatmap />
           <StatsPanel />
           <ModelPanel api={api} />
+          <LocalApiPanel />
         </aside>
       </main>
       {dragging && (

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import OpenAI from "openai";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -416,6 +417,64 @@ describe.skipIf(!hasChromium)("Lynx Chat web mode (real host, fixture model, hea
     await page.getByRole("button", { name: /Switch to light theme/ }).click();
     // the README's screenshot is refreshed on request only, so a test run leaves the work tree clean
     if (process.env.UPDATE_SCREENSHOT === "1") copyFileSync(path.join(artifacts, "aggressive.png"), path.join(root, "docs", "screenshot.png"));
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("Local API: the switch starts it, a request from the openai client while a chat streams is in flight and in the batch telemetry, off stops it", async () => {
+    const apiKey = "e2e-api-key-0123456789";
+    await selectTab(page, 0);
+    await sendInActiveTab(page, "Tell me a long story.");
+    await until("the tab streams", async () => (await tabInfo(page))[0]!.status === "generating", 15_000);
+
+    await page.getByTestId("local-api-port").fill("0");
+    await page.getByTestId("local-api-key").fill(apiKey);
+    await page.getByTestId("local-api-switch").click();
+    const url = await until("the base URL shown", async () => (await page.getByTestId("local-api-url").textContent({ timeout: 1000 }))?.trim(), 15_000);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+
+    // the UI token is not an API key, and the API key does not open the UI
+    expect((await fetch(`${url}/models`, { headers: { authorization: `Bearer ${web.token}` } })).status).toBe(401);
+    expect((await rawRequest(web, { path: `/?token=${apiKey}` })).status).toBe(401);
+
+    const client = new OpenAI({ baseURL: url, apiKey, maxRetries: 0, timeout: 120_000 });
+    const model = (await client.models.list()).data[0]!.id;
+    const stream = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Write about the sea." }], max_tokens: 600, temperature: 0.8, stream: true });
+    let streamed = 0;
+    const reading = (async () => {
+      for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ? 1 : 0;
+    })().catch(() => {});
+    // in flight in the panel, with its client and tokens so far
+    await until(
+      "the request listed in flight with tokens",
+      async () => Number((await page.getByTestId("local-api-request-tokens").first().textContent({ timeout: 1000 })) ?? 0) > 0,
+      30_000,
+    );
+    expect(await page.getByTestId("local-api-request").first().textContent()).toContain("OpenAI/JS");
+    // in the statistics as an API request, and in the decode batches together with the tab
+    await until("an API row in the statistics", async () => (await page.getByTestId("stat-api-row").count()) > 0, 15_000);
+    expect(await page.getByTestId("stat-api-row").first().textContent()).toContain("API request");
+    await until(
+      "a batch of the tab and the API request",
+      async () => {
+        const info = page.getByTestId("heatmap-batch-info");
+        const text = (await info.textContent({ timeout: 1000 })) ?? "";
+        const size = Number(/batch of (\d+) token/.exec(text)?.[1] ?? 0);
+        return size >= 2 && Number(await info.getAttribute("data-api-generating")) >= 1;
+      },
+      15_000,
+    );
+    expect(streamed).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(artifacts, "local-api.png") });
+    stream.controller.abort();
+    await reading;
+    await page.getByRole("button", { name: "Stop" }).click();
+    await until("tab idle", async () => (await tabInfo(page))[0]!.status === "idle", 15_000);
+
+    // off: the URL goes and the port is closed
+    await page.getByTestId("local-api-switch").click();
+    await until("the URL hidden", async () => (await page.getByTestId("local-api-url").count()) === 0, 15_000);
+    await expect(fetch(url.replace(/\/v1$/, "/health"))).rejects.toThrow();
+    expect((await host.getLocalApi()).running).toBe(false);
     expect(pageErrors).toEqual([]);
   });
 

@@ -12,7 +12,9 @@ describe("API argument schemas", () => {
         "editLastAndResend",
         "exportChat",
         "getAppSettings",
+        "getLocalApi",
         "getStorageInfo",
+        "setLocalApi",
         "listHistory",
         "reopenChat",
         "updateAppSettings",
@@ -80,6 +82,10 @@ describe("API argument schemas", () => {
     ["updateAppSettings", [{ theme: "neon" }], /./],
     ["updateAppSettings", [{ lastModel: "/etc/passwd" }], /./],
     ["getStorageInfo", [1], /./],
+    ["setLocalApi", [{ host: "evil.example" }], /./],
+    ["setLocalApi", [{ port: -1 }], /./],
+    ["setLocalApi", [{ apiKey: "short" }], /./],
+    ["setLocalApi", [{ enabled: true, token: "x" }], /./],
   ] as const)("rejects %s %j", (method, args, message) => {
     const r = validateApiArgs(method, args);
     expect(r.ok).toBe(false);

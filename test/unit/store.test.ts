@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { ChatSnapshot, HostEvent, LynxApi, ModelInfo, PolicyState, TelemetryFrame } from "../../electron/api/contract.js";
-import { defaultSampling } from "../../electron/api/contract.js";
+import { defaultLocalApiSettings, defaultSampling } from "../../electron/api/contract.js";
 import {
   addUserMessage,
   applyChatEvent,
@@ -241,6 +241,8 @@ function apiDouble() {
     getPruneCheck: vi.fn(async () => ({ applicable: true, status: "idle" as const, progress: null, error: null, profile: null })),
     startPruneCheck: vi.fn(async () => ({ applicable: true, status: "running" as const, progress: null, error: null, profile: null })),
     cancelPruneCheck: vi.fn(async () => {}),
+    getLocalApi: vi.fn(async () => ({ settings: defaultLocalApiSettings, running: false, url: null, error: null, requests: [] })),
+    setLocalApi: vi.fn(async (settings) => ({ settings: { ...defaultLocalApiSettings, ...settings }, running: !!settings.enabled, url: null, error: null, requests: [] })),
     subscribe: vi.fn((e, t) => {
       onEvent = e;
       onTelemetry = t;

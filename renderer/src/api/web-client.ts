@@ -141,6 +141,8 @@ export function createWebClient(options: WebClientOptions): WebClient {
     getPruneCheck: () => call("getPruneCheck", []),
     startPruneCheck: (options) => call("startPruneCheck", options === undefined ? [] : [options]),
     cancelPruneCheck: () => call("cancelPruneCheck", []),
+    getLocalApi: () => call("getLocalApi", []),
+    setLocalApi: (settings) => call("setLocalApi", [settings]),
     subscribe(onEvent, onTelemetry) {
       eventListeners.add(onEvent);
       telemetryListeners.add(onTelemetry);

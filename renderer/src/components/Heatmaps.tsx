@@ -2,7 +2,7 @@
 // drawn in requestAnimationFrame: React does not re-render per frame.
 
 import { useEffect, useId, useRef, useState } from "react";
-import type { BatchTelemetry, TelemetryFrame } from "../../../electron/api/contract.js";
+import { apiGenerationPrefix, type BatchTelemetry, type TelemetryFrame } from "../../../electron/api/contract.js";
 import { colorAt, cssColor, lut } from "../lib/colormap.js";
 import { useElementWidth } from "../lib/hooks.js";
 import type { AppState } from "../store/index.js";
@@ -192,7 +192,7 @@ function HeatmapPanel(p: HeatmapPanelProps) {
       </header>
       {!p.applicable && <p className="hint">{p.denseHint}</p>}
       <p className="hint" aria-hidden="true" hidden={!p.applicable}>
-        <span ref={p.infoRef} />
+        <span ref={p.infoRef} data-testid={`${p.testId}-info`} />
       </p>
       <div className="heatmap-wrap" ref={p.wrapRef} hidden={!p.applicable}>
         <canvas
@@ -497,9 +497,12 @@ export function BatchHeatmap() {
       last.current = { batch, g, frame };
       canvas.dataset.frame = String(frame?.seq ?? -1);
       if (infoRef.current) {
+        // the local API's requests decode in these batches too
+        const api = frame?.chats.filter((c) => c.chatId.startsWith(apiGenerationPrefix)).length ?? 0;
         infoRef.current.textContent = batch
-          ? `batch of ${batch.size} token${batch.size === 1 ? "" : "s"}${back ? ` (${back} older than newest)` : " (newest)"} · frame ${frame?.seq ?? ""}`
+          ? `batch of ${batch.size} token${batch.size === 1 ? "" : "s"}${back ? ` (${back} older than newest)` : " (newest)"}${api ? ` · ${api} API request${api === 1 ? "" : "s"} generating` : ""} · frame ${frame?.seq ?? ""}`
           : "no decode batches yet";
+        infoRef.current.dataset.apiGenerating = String(api);
       }
       const now = performance.now();
       if (summaryRef.current && now - lastSummaryAt.current > 2000) {

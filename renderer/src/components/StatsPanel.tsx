@@ -1,6 +1,7 @@
-import type { TelemetryFrame } from "../../../electron/api/contract.js";
+import { apiGenerationPrefix, type TelemetryFrame } from "../../../electron/api/contract.js";
 import { formatBytes, formatNumber, formatPercent } from "../lib/format.js";
 import { useThrottledSelector } from "../lib/hooks.js";
+import { apiGenerationLabel } from "../store/local-api.js";
 import { useApp } from "../store/react.js";
 
 interface LayerStat {
@@ -31,6 +32,7 @@ export function StatsPanel() {
   const frame = useThrottledSelector((s) => s.telemetry.frame, 250);
   const titles = useApp((s) => s.chats.chats);
   const order = useApp((s) => s.chats.order);
+  const apiRequests = useApp((s) => s.localApi.state?.requests);
   if (!frame) {
     return (
       <section className="panel" aria-labelledby="stats-title">
@@ -45,6 +47,8 @@ export function StatsPanel() {
   const chatRows = order
     .map((id) => ({ id, title: titles[id]?.title ?? id, t: frame.chats.find((c) => c.chatId === id) }))
     .filter((r) => r.t);
+  // the local API's generations: sequences of the same engine, in the same batches, labelled as API requests
+  const apiRows = frame.chats.filter((c) => c.chatId.startsWith(apiGenerationPrefix)).map((t) => ({ id: t.chatId, title: apiGenerationLabel(t.chatId, apiRequests), t }));
   return (
     <section className="panel" aria-labelledby="stats-title">
       <h2 id="stats-title">Statistics</h2>
@@ -61,6 +65,7 @@ export function StatsPanel() {
           <dt>Generating / queued</dt>
           <dd data-testid="stat-chats">
             {o.generatingChats} / {o.queuedChats}
+            {apiRows.length > 0 && <span data-testid="stat-api-generating"> ({apiRows.length} API)</span>}
           </dd>
         </div>
         <div>
@@ -95,7 +100,7 @@ export function StatsPanel() {
           <dd>{o.decodeSteps}</dd>
         </div>
       </dl>
-      {chatRows.length > 0 && (
+      {chatRows.length + apiRows.length > 0 && (
         <table className="stats-table" aria-label="Tokens per second by chat">
           <thead>
             <tr>
@@ -110,6 +115,13 @@ export function StatsPanel() {
                 <th scope="row">{r.title}</th>
                 <td>{formatNumber(r.t!.tokensPerSecond)}</td>
                 <td>{r.t!.tokens}</td>
+              </tr>
+            ))}
+            {apiRows.map((r) => (
+              <tr key={r.id} data-testid="stat-api-row" className="api-row">
+                <th scope="row">{r.title}</th>
+                <td>{formatNumber(r.t.tokensPerSecond)}</td>
+                <td>{r.t.tokens}</td>
               </tr>
             ))}
           </tbody>

@@ -35,10 +35,11 @@ import { emptyHistory, type HistoryData } from "./history.js";
 import { applyModelEvent, emptyModel, type ModelData } from "./model.js";
 import { applyPolicyEvent, emptyPolicy, type PolicyData } from "./policy.js";
 import { applyPruneCheckEvent, emptyPruneCheck, type PruneCheckData } from "./prune-check.js";
+import { createLocalApiActions, emptyLocalApi, type LocalApiActions, type LocalApiData } from "./local-api.js";
 import { applyTelemetryFrame, emptyTelemetry, type TelemetryData } from "./telemetry.js";
 import { emptyUi, type Connection, type Theme, type UiData } from "./ui.js";
 
-export interface AppActions {
+export interface AppActions extends LocalApiActions {
   init(): Promise<void>;
   dispose(): void;
   newChat(): Promise<void>;
@@ -91,6 +92,7 @@ export interface AppState {
   telemetry: TelemetryData;
   ui: UiData;
   history: HistoryData;
+  localApi: LocalApiData;
   actions: AppActions;
 }
 
@@ -151,6 +153,7 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
     }
 
     const actions: AppActions = {
+      ...createLocalApiActions(api, (fn) => set((s) => ({ localApi: fn(s.localApi) }))),
       async init() {
         if (!unsubscribe) {
           unsubscribe = api.subscribe(
@@ -549,6 +552,7 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
       telemetry: emptyTelemetry,
       ui: emptyUi(),
       history: emptyHistory,
+      localApi: emptyLocalApi,
       actions,
     };
   });
@@ -561,4 +565,5 @@ export type { PruneCheckData } from "./prune-check.js";
 export type { TelemetryData } from "./telemetry.js";
 export type { UiData, Theme } from "./ui.js";
 export type { HistoryData } from "./history.js";
+export type { LocalApiData } from "./local-api.js";
 
