@@ -4,7 +4,7 @@
 import crypto from "node:crypto";
 import { LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContextSequence, type LlamaGrammar, type Token } from "node-llama-cpp";
 import type { AnswerStats, Role } from "../api/contract.js";
-import type { ChatServices } from "./chat.js";
+import { endOfGenerationBias, type ChatServices } from "./chat.js";
 import { EngineError, toEngineError } from "./errors.js";
 
 export interface GenerationMessage {
@@ -24,6 +24,8 @@ export interface GenerationSampling {
   seed?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Generate until maxTokens or a stop string, never ending at the end-of-generation token. */
+  ignoreEos?: boolean;
 }
 
 export interface GenerationRequest {
@@ -121,6 +123,7 @@ export async function runGeneration(services: ChatServices, request: GenerationR
     repeatPenalty: penalties ? { penalty: 1, presencePenalty: sampling.presencePenalty ?? 0, frequencyPenalty: sampling.frequencyPenalty ?? 0 } : (false as const),
     ...(request.stop?.length ? { customStopTriggers: [...request.stop] } : {}),
     ...(request.grammar ? { grammar: request.grammar } : {}),
+    ...(sampling.ignoreEos ? { tokenBias: endOfGenerationBias(services.model) } : {}),
     onToken: (generated: Token[]) => {
       const at = performance.now();
       firstTokenAt ??= at;
