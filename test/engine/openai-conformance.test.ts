@@ -184,7 +184,8 @@ for (const target of targets) {
 
     it("content as text parts equals content as a string; system and assistant turns are accepted", async () => {
       const asString = await client.chat.completions.create(chat("What is 23+45?", { max_tokens: 6 }));
-      const asParts = await client.chat.completions.create({ ...chat("", { max_tokens: 6 }), messages: [{ role: "user", content: [{ type: "text", text: "What is " }, { type: "text", text: "23+45?" }] }] });
+      // one part: how several text parts join is not defined by OpenAI (ours: as they are; llama-server: with "\n")
+      const asParts = await client.chat.completions.create({ ...chat("", { max_tokens: 6 }), messages: [{ role: "user", content: [{ type: "text", text: "What is 23+45?" }] }] });
       expect(asParts.choices[0]!.message.content).toBe(asString.choices[0]!.message.content);
       expect(asParts.usage!.prompt_tokens).toBe(asString.usage!.prompt_tokens);
       const turns = await client.chat.completions.create({
@@ -251,7 +252,7 @@ for (const target of targets) {
       expect(b.choices[0]!.message.content).toBe(a.choices[0]!.message.content);
     });
 
-    it("response_format json_schema output parses and validates; json_object gives a JSON object", async () => {
+    it("response_format json_schema output parses and validates; json_object gives valid JSON", async () => {
       const schema = {
         type: "object",
         properties: { verdict: { enum: ["yes", "no"] }, reason: { type: "string", maxLength: 24 }, sure: { type: "boolean" } },
@@ -264,11 +265,10 @@ for (const target of targets) {
       expect(completion.choices[0]!.finish_reason).toBe("stop");
       expect(validator.safeParse(JSON.parse(content)).success, content).toBe(true);
 
+      // JSON mode: OpenAI promises valid JSON (ours is always an object; llama-server's any JSON value)
       const object = await client.chat.completions.create(chat("Give me JSON.", { max_tokens: 96, response_format: { type: "json_object" } }));
-      // a finished answer parses as an object; a cut one is at least the start of one
       const text = object.choices[0]!.message.content!;
-      expect(text.trimStart().startsWith("{"), text).toBe(true);
-      if (object.choices[0]!.finish_reason === "stop") expect(typeof JSON.parse(text), text).toBe("object");
+      if (object.choices[0]!.finish_reason === "stop") expect(() => JSON.parse(text), text).not.toThrow();
     });
 
     it("a missing or wrong API key is a 401 AuthenticationError", async () => {
