@@ -96,6 +96,8 @@ export const appSettingsSchema = z.object({
   theme: z.enum(["light", "dark", "system"]),
   lastModel: z.string().max(4096).nullable(),
   recentModels: z.array(z.string().max(4096)).max(20),
+  // added with the model library; older state files have none
+  modelsDir: z.string().max(4096).nullable().default(null),
 });
 
 /** state.json: open tabs and app settings, replaced atomically on every change. */
