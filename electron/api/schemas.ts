@@ -10,6 +10,8 @@ import {
   type AppSettingsUpdate,
   type ChatSettings,
   type ExportFormat,
+  type FitRequest,
+  type ModelSettingsUpdate,
   type HistoryQuery,
   type LocalApiSettings,
   type LynxApi,
@@ -90,6 +92,7 @@ export const appSettingsUpdateSchema = z
     maxChats: z.number().int().min(1).max(maxChatsLimit).nullable().optional(),
     threads: z.number().int().min(1).max(1024).nullable().optional(),
     theme: z.enum(["light", "dark", "system"]).optional(),
+    modelsDir: z.string().min(1).max(4096).nullable().optional(),
   })
   .strict() satisfies z.ZodType<Partial<AppSettingsUpdate>>;
 
@@ -112,6 +115,34 @@ export const localApiSettingsSchema = z
     apiKey: apiKeySchema.nullable(),
   })
   .strict() satisfies z.ZodType<LocalApiSettings>;
+/** A model file path from a page: bounded; the host also requires it to be one the library lists. */
+export const modelPathSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((s) => !s.includes("\0"), "path has a NUL byte");
+
+export const fitRequestSchema = z
+  .object({
+    contextSize: z.number().int().min(64).max(1 << 24).optional(),
+    maxChats: z.number().int().min(1).max(maxChatsLimit).optional(),
+  })
+  .strict() satisfies z.ZodType<FitRequest>;
+
+export const loadModelOptionsSchema = z.object({ force: z.boolean().optional() }).strict();
+
+export const modelSettingsUpdateSchema = z
+  .object({
+    contextSize: z.number().int().min(64).max(1 << 24).nullable().optional(),
+    maxChats: z.number().int().min(1).max(maxChatsLimit).nullable().optional(),
+    threads: z.number().int().min(1).max(1024).nullable().optional(),
+    defaultPruning: aggressivenessSettingSchema.nullable().optional(),
+  })
+  .strict() satisfies z.ZodType<ModelSettingsUpdate>;
+
+/** http(s) URL or hf: URI; the download manager checks the form itself. */
+export const downloadUriSchema = z.string().min(1).max(2048);
+export const downloadIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, "not a download id");
 
 /** Argument tuples of every request/response method of LynxApi (subscribe is a stream, not a call). */
 export const apiArgSchemas = {
@@ -141,6 +172,15 @@ export const apiArgSchemas = {
   cancelPruneCheck: z.tuple([]),
   getLocalApi: z.tuple([]),
   setLocalApi: z.tuple([localApiSettingsSchema.partial()]),
+  listModels: z.tuple([]),
+  estimateFit: z.tuple([modelPathSchema, fitRequestSchema.optional()]),
+  loadModel: z.tuple([modelPathSchema, loadModelOptionsSchema.optional()]),
+  updateModelSettings: z.tuple([modelPathSchema, modelSettingsUpdateSchema]),
+  deleteModel: z.tuple([modelPathSchema]),
+  startDownload: z.tuple([downloadUriSchema]),
+  pauseDownload: z.tuple([downloadIdSchema]),
+  resumeDownload: z.tuple([downloadIdSchema]),
+  cancelDownload: z.tuple([downloadIdSchema]),
 } as const;
 
 export type ApiMethod = keyof typeof apiArgSchemas;
@@ -178,6 +218,15 @@ const schemasMatchApi: SchemaMatchesApi = {
   cancelPruneCheck: true,
   getLocalApi: true,
   setLocalApi: true,
+  listModels: true,
+  estimateFit: true,
+  loadModel: true,
+  updateModelSettings: true,
+  deleteModel: true,
+  startDownload: true,
+  pauseDownload: true,
+  resumeDownload: true,
+  cancelDownload: true,
 };
 void schemasMatchApi;
 // And every callable method has a schema.

@@ -33,6 +33,15 @@ describe("API argument schemas", () => {
         "getPruneCheck",
         "startPruneCheck",
         "cancelPruneCheck",
+        "listModels",
+        "estimateFit",
+        "loadModel",
+        "updateModelSettings",
+        "deleteModel",
+        "startDownload",
+        "pauseDownload",
+        "resumeDownload",
+        "cancelDownload",
       ].sort(),
     );
   });
