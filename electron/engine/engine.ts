@@ -122,6 +122,7 @@ export class LynxEngine {
       contextLength: context.contextSize,
       maxChats,
       threads,
+      engineBuild: patched.build,
     };
     let engine: LynxEngine | undefined;
     const pool = new SequencePool(sequences, () => engine?.emitQueue());
