@@ -41,9 +41,10 @@ export const excludeEndings: readonly string[] = [".map", ".ts", ".mts", ".cts"]
 
 /**
  * Outside the archive (app.asar.unpacked): native libraries cannot be loaded from inside an asar, and the patched
- * llama.cpp libraries load each other from their own folder. koffi's native module lives in @koromix/koffi-<platform>.
+ * llama.cpp libraries load each other from their own folder. koffi's native module lives in @koromix/koffi-<platform>;
+ * @reflink/reflink (node-llama-cpp's model downloader) has one too.
  */
-export const unpackRules: readonly string[] = ["node_modules/node-llama-cpp/llama/localBuilds/", "node_modules/koffi/", "node_modules/@koromix/"];
+export const unpackRules: readonly string[] = ["node_modules/node-llama-cpp/llama/localBuilds/", "node_modules/koffi/", "node_modules/@koromix/", "node_modules/@reflink/"];
 
 /** Copied beside app.asar: <resources>/models/default.gguf is where the app looks for its bundled model. */
 export const extraResources = [{ from: "resources/models", to: "models", filter: ["*.gguf"] }] as const;
