@@ -51,8 +51,7 @@ async function load(): Promise<PatchedLlama> {
         usePrebuiltBinaries: false,
         cmakeOptions: patchedCmakeOptions(patchHash, candidate),
         progressLogs: false,
-        // info while loading: ggml reports there which CPU backend library it loaded; warn afterwards
-        logLevel: LlamaLogLevel.info,
+        logLevel: LlamaLogLevel.warn,
         logger(level, message) {
           recentLogs.push(message);
           if (recentLogs.length > 200) recentLogs.splice(0, recentLogs.length - 200);
@@ -72,10 +71,7 @@ async function load(): Promise<PatchedLlama> {
       `Lynx's patched llama.cpp build (patch ${patchHash}${requested ? `, ${requested}` : ""}) is not installed: run \`${build}\` (${failures.join("; ")})`,
     );
   }
-  // the addon hands log lines over asynchronously: let the ones of the backend load arrive
-  await new Promise((resolve) => setImmediate(resolve));
-  const build = describeCpuBackend(flavor, recentLogs, llama.systemInfo);
-  llama.logLevel = LlamaLogLevel.warn;
+  const build = describeCpuBackend(flavor, llama.systemInfo);
 
   const mapped = findMappedLibllama();
   const ours = mapped.find((p) => p.includes(path.sep + "localBuilds" + path.sep)) ?? mapped[0] ?? findLibllamaBesideAddon();

@@ -5,9 +5,6 @@ import path from "node:path";
 import type { EngineBuildInfo } from "../../api/contract.js";
 import type { EngineFlavor } from "./build-identity.js";
 
-/** ggml's own report when its registry loads a backend library (ggml-backend-reg.cpp, log level info). */
-const loadedBackendLine = /loaded CPU backend from (.+?)\s*$/;
-
 function variantOfLibrary(file: string): string | null {
   const match = /^(?:lib)?ggml-cpu-(.+?)\.(?:so|dylib|dll)$/.exec(path.basename(file));
   return match ? match[1]! : null;
@@ -39,18 +36,15 @@ export function cpuFeaturesFromSystemInfo(systemInfo: string): string[] {
 }
 
 /**
- * The loaded CPU backend: for a portable build the variant ggml picked (its log line, or the mapped library), for a
- * native build "native". `logs` are the llama.cpp log lines of the load (captured at info level).
+ * The loaded CPU backend: for a portable build the variant ggml's registry picked (ggml_backend_load_best dlopens the
+ * libggml-cpu-<variant> with the best score for this CPU; we read which one is mapped), for a native build "native".
+ * Where the mapped libraries cannot be listed (not Linux) the variant is "unknown"; the features still say it.
+ * (ggml logs the library it loaded at info level, but node-llama-cpp's logger did not receive that line here.)
  */
-export function describeCpuBackend(flavor: EngineFlavor, logs: readonly string[], systemInfo: string): EngineBuildInfo {
+export function describeCpuBackend(flavor: EngineFlavor, systemInfo: string): EngineBuildInfo {
   const cpuFeatures = cpuFeaturesFromSystemInfo(systemInfo);
   if (flavor === "native") return { flavor, cpuVariant: "native", cpuFeatures };
-  let library: string | undefined;
-  for (const line of logs) {
-    const match = loadedBackendLine.exec(line);
-    if (match) library = match[1];
-  }
-  library ??= mappedCpuBackends()[0];
+  const library = mappedCpuBackends()[0];
   const cpuVariant = library ? (variantOfLibrary(library) ?? path.basename(library)) : "unknown";
   return { flavor, cpuVariant, cpuFeatures, ...(library ? { cpuLibrary: library } : {}) };
 }
