@@ -24,7 +24,7 @@ const config: ForgeConfig = {
     appBundleId: appIdentity.appId,
     appCopyright: appIdentity.copyright,
     asar: { unpack: asarUnpackGlob(rules) },
-    ignore: forgeIgnore(rules),
+    ignore: forgeIgnore(rules, root),
     // packager copies a folder whole: the filter is applied after packaging (postPackage)
     extraResource: extraResources.map((r) => r.from),
     prune: true,

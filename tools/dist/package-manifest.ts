@@ -122,16 +122,21 @@ export function electronBuilderAsarUnpack(rules: PackageRules): string[] {
 }
 
 /**
- * @electron/packager's `ignore` (Forge): called with "/rel/path" for folders and files alike, so a folder is kept
- * while any include rule lies inside it or it lies inside one.
+ * @electron/packager's `ignore` (Forge): called with "/rel/path" (relative to the project) for folders and files
+ * alike; a folder is kept while any include rule lies inside it or it lies inside one and is not excluded.
  */
-export function forgeIgnore(rules: PackageRules): (file: string) => boolean {
+export function forgeIgnore(rules: PackageRules, root: string): (file: string) => boolean {
   return (file: string) => {
     const rel = file.replace(/\\/g, "/").replace(/^\/+/, "");
     if (rel === "") return false;
+    let folder = false;
+    try {
+      folder = fs.statSync(path.join(root, rel)).isDirectory();
+    } catch {
+      // not in the project: judged as a file
+    }
+    if (!folder) return !isPackaged(rules, rel);
     if (rules.include.some((rule) => rule.startsWith(rel + "/"))) return false;
-    if (isPackaged(rules, rel)) return false;
-    // a folder inside an include rule and not itself excluded: its files are judged one by one
     const asFolder = rel + "/";
     return !(rules.include.some((rule) => rule.endsWith("/") && asFolder.startsWith(rule)) && !rules.exclude.some((rule) => covers(rule, asFolder)));
   };
