@@ -18,7 +18,9 @@ const config: Configuration = {
   directories: { output: "release", buildResources: "resources/build" },
   files: electronBuilderFiles(rules),
   extraResources: extraResources.map((r) => ({ from: r.from, to: r.to, filter: [...r.filter] })),
-  asar: true,
+  // exactly the manifest's unpack rules (they cover every native library; dist:check fails on one left inside),
+  // not electron-builder's guess of whole packages holding native files: both packagers and our packer then agree
+  asar: { smartUnpack: false },
   // node-llama-cpp and koffi ship N-API binaries (no rebuild per Electron version); the engine is our own build
   npmRebuild: false,
   asarUnpack: electronBuilderAsarUnpack(rules),

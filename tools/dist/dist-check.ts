@@ -212,7 +212,11 @@ export async function distCheck(options: DistCheckOptions): Promise<DistCheckRes
     const resolveLog = path.join(work, "resolved.txt");
     const userData = path.join(work, "user-data");
     fs.mkdirSync(userData);
+    // Electron loads an unpacked module under its app.asar path (its asar support redirects the read), so module
+    // resolution starts inside the archive: --preserve-symlinks keeps the linked path as the module's identity
     const nodeArgs = [
+      "--preserve-symlinks",
+      "--preserve-symlinks-main",
       "--import",
       path.join(runtimeDir, "register-stand-in.mjs"),
       path.join(runtimeDir, "drive-main.mjs"),
