@@ -98,6 +98,19 @@ export interface ModelInfo {
   maxChats: number;
   threads: number;
   chatTemplate: string;
+  /** The engine build that runs the model and the CPU backend it loaded (absent only in test doubles). */
+  engineBuild?: EngineBuildInfo;
+}
+
+/** native: built for the build machine (development); portable: a CPU backend per instruction-set level, picked at run time. */
+export interface EngineBuildInfo {
+  flavor: "native" | "portable";
+  /** The CPU backend variant ggml loaded (e.g. "sse42", "haswell", "skylakex"), "native" for the native build. */
+  cpuVariant: string;
+  /** Instruction-set features of the loaded CPU backend, as llama.cpp's system info reports them. */
+  cpuFeatures: string[];
+  /** The backend library ggml loaded (portable build). */
+  cpuLibrary?: string;
 }
 
 export type PolicySpec =

@@ -145,6 +145,7 @@ export class LynxEngine {
       contextLength: context.contextSize,
       maxChats,
       threads,
+      engineBuild: patched.build,
     };
     let engine: LynxEngine | undefined;
     const pool = new SequencePool(sequences, () => engine?.emitQueue());
