@@ -123,7 +123,7 @@ function main() {
   }
 
   log(flavor === "portable"
-    ? "building the portable patched llama.cpp (the CPU backend once per instruction-set level: 30-40 minutes on 2 cores)"
+    ? "building the portable patched llama.cpp (the CPU backend once per instruction-set level: about an hour on 2 busy cores)"
     : "building the patched llama.cpp (about 6 minutes on 2 cores)");
   const before = new Set(fs.existsSync(localBuildsDir) ? fs.readdirSync(localBuildsDir) : []);
   const started = Date.now();
