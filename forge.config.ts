@@ -1,83 +1,55 @@
-// Electron Forge configuration (alternative to electron-builder.yml). Forge is not installed here,
-// so its config shape is typed locally; the field names follow @electron-forge/shared-types'
-// ForgeConfig, @electron/packager's options and @electron/fuses' FuseV1Options.
-//   npm i -D @electron-forge/cli @electron-forge/maker-zip @electron-forge/maker-squirrel \
-//     @electron-forge/maker-deb @electron-forge/plugin-auto-unpack-natives @electron-forge/plugin-fuses @electron/fuses
-// then replace the local types with the real imports.
+// Electron Forge configuration (an alternative to electron-builder.ts: `npm run make`), generated from
+// tools/dist/package-manifest.ts like electron-builder's, so both package the same files, unpack the same native
+// libraries and set the same fuses (test/unit/package-manifest.test.ts checks that they agree).
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { MakerDeb } from "@electron-forge/maker-deb";
+import { MakerSquirrel } from "@electron-forge/maker-squirrel";
+import { MakerZIP } from "@electron-forge/maker-zip";
+import { AutoUnpackNativesPlugin } from "@electron-forge/plugin-auto-unpack-natives";
+import { FusesPlugin } from "@electron-forge/plugin-fuses";
+import type { ForgeConfig } from "@electron-forge/shared-types";
+import { FuseVersion } from "@electron/fuses";
+import { appIdentity, asarUnpackGlob, extraResources, forgeIgnore, fuseV1Entries } from "./tools/dist/package-manifest.js";
+import { packagedEngine, payloadRules } from "./tools/dist/payload-files.js";
 
-interface ForgeMaker {
-  name: string;
-  platforms?: string[];
-  config?: Record<string, unknown>;
-}
-
-interface ForgePlugin {
-  name: string;
-  config: Record<string, unknown>;
-}
-
-interface ForgeConfig {
-  packagerConfig: {
-    name?: string;
-    executableName?: string;
-    appBundleId?: string;
-    asar?: boolean | { unpack?: string; unpackDir?: string };
-    ignore?: (path: string) => boolean;
-    extraResource?: string[];
-  };
-  rebuildConfig?: Record<string, unknown>;
-  makers: ForgeMaker[];
-  plugins: ForgePlugin[];
-  hooks?: Record<string, (...args: unknown[]) => Promise<void>>;
-}
-
-/** @electron/fuses FuseV1Options, by name. */
-const FuseV1Options = {
-  RunAsNode: 0,
-  EnableCookieEncryption: 1,
-  EnableNodeOptionsEnvironmentVariable: 2,
-  EnableNodeCliInspectArguments: 3,
-  EnableEmbeddedAsarIntegrityValidation: 4,
-  OnlyLoadAppFromAsar: 5,
-  LoadBrowserProcessSpecificV8Snapshot: 6,
-  GrantFileProtocolExtraPrivileges: 7,
-} as const;
-
-/** What goes into the package: the built app, the engine's patch and runtime node_modules. */
-const keep = [/^\/package\.json$/, /^\/dist\/renderer(\/|$)/, /^\/dist\/electron(\/|$)/, /^\/patches(\/|$)/, /^\/node_modules(\/|$)/];
+const root = path.dirname(fileURLToPath(import.meta.url));
+const rules = payloadRules(root, packagedEngine(root).folder);
 
 const config: ForgeConfig = {
   packagerConfig: {
-    name: "Lynx Chat",
-    executableName: "lynx-chat",
-    appBundleId: "dev.lynxchat.app",
-    // Native binaries stay outside the asar (as node-llama-cpp's Electron template does).
-    asar: { unpack: "**/{node_modules/node-llama-cpp/bins,node_modules/node-llama-cpp/llama/localBuilds,node_modules/@node-llama-cpp,node_modules/koffi}/**/*" },
-    ignore: (p: string) => p !== "" && !keep.some((re) => re.test(p)),
-    extraResource: ["resources/models"],
+    name: appIdentity.productName,
+    executableName: appIdentity.executableName,
+    appBundleId: appIdentity.appId,
+    appCopyright: appIdentity.copyright,
+    asar: { unpack: asarUnpackGlob(rules) },
+    ignore: forgeIgnore(rules, root),
+    // packager copies a folder whole: the filter is applied after packaging (postPackage)
+    extraResource: extraResources.map((r) => r.from),
+    prune: true,
   },
-  rebuildConfig: {},
-  makers: [
-    { name: "@electron-forge/maker-squirrel", platforms: ["win32"], config: {} },
-    { name: "@electron-forge/maker-zip", platforms: ["darwin", "linux"], config: {} },
-    { name: "@electron-forge/maker-deb", platforms: ["linux"], config: { options: { categories: ["Development"] } } },
-  ],
+  rebuildConfig: { onlyModules: [] },
+  makers: [new MakerSquirrel({}, ["win32"]), new MakerZIP({}, ["darwin", "linux"]), new MakerDeb({ options: { categories: ["Development"] } }, ["linux"])],
   plugins: [
-    { name: "@electron-forge/plugin-auto-unpack-natives", config: {} },
-    {
-      name: "@electron-forge/plugin-fuses",
-      config: {
-        version: "1",
-        [FuseV1Options.RunAsNode]: false,
-        [FuseV1Options.EnableCookieEncryption]: true,
-        [FuseV1Options.EnableNodeOptionsEnvironmentVariable]: false,
-        [FuseV1Options.EnableNodeCliInspectArguments]: false,
-        [FuseV1Options.EnableEmbeddedAsarIntegrityValidation]: true,
-        [FuseV1Options.OnlyLoadAppFromAsar]: true,
-        [FuseV1Options.GrantFileProtocolExtraPrivileges]: false,
-      },
-    },
+    new AutoUnpackNativesPlugin({}),
+    new FusesPlugin({ version: FuseVersion.V1, ...Object.fromEntries(fuseV1Entries()) }),
   ],
+  hooks: {
+    // extraResource copies resources/models whole: keep what electron-builder's filter keeps
+    async postPackage(_config, { outputPaths }) {
+      for (const out of outputPaths) {
+        for (const r of extraResources) {
+          const resources = fs.existsSync(path.join(out, "resources")) ? path.join(out, "resources") : path.join(out, `${appIdentity.productName}.app`, "Contents", "Resources");
+          const dir = path.join(resources, path.basename(r.from));
+          const target = path.join(resources, r.to);
+          if (!fs.existsSync(dir)) continue;
+          for (const name of fs.readdirSync(dir)) if (!r.filter.some((f) => name.endsWith(f.slice(1)))) fs.rmSync(path.join(dir, name), { recursive: true });
+          if (dir !== target) fs.renameSync(dir, target);
+        }
+      }
+    },
+  },
 };
 
 export default config;

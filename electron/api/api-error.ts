@@ -23,6 +23,12 @@ export const engineErrorCodes: readonly EngineErrorCode[] = [
   "STORE_LOCKED",
   "STORE_UNSUPPORTED_VERSION",
   "STORE_IO",
+  "MODEL_TOO_LARGE",
+  "DOWNLOAD_HTTP_ERROR",
+  "DOWNLOAD_FAILED",
+  "DOWNLOAD_VERIFY_FAILED",
+  "DISK_FULL",
+  "DOWNLOAD_NOT_FOUND",
   "INTERNAL",
 ];
 

@@ -98,6 +98,19 @@ export interface ModelInfo {
   maxChats: number;
   threads: number;
   chatTemplate: string;
+  /** The engine build that runs the model and the CPU backend it loaded (absent only in test doubles). */
+  engineBuild?: EngineBuildInfo;
+}
+
+/** native: built for the build machine (development); portable: a CPU backend per instruction-set level, picked at run time. */
+export interface EngineBuildInfo {
+  flavor: "native" | "portable";
+  /** The CPU backend variant ggml loaded (e.g. "sse42", "haswell", "skylakex"), "native" for the native build. */
+  cpuVariant: string;
+  /** Instruction-set features of the loaded CPU backend, as llama.cpp's system info reports them. */
+  cpuFeatures: string[];
+  /** The backend library ggml loaded (portable build). */
+  cpuLibrary?: string;
 }
 
 export type PolicySpec =
@@ -113,7 +126,9 @@ export type AggressivenessSetting =
   /** 0 = off ... 0.5 = balanced ... 1 = most aggressive. */
   | { mode: "slider"; value: number }
   /** Advanced: a hard cap of experts per layer per decode step. */
-  | { mode: "budget"; experts: number };
+  | { mode: "budget"; experts: number }
+  /** The pruning check's pick for the loaded model (PruneProfile.auto); nothing is pruned until it has been checked. */
+  | { mode: "auto" };
 
 export interface PolicyState {
   setting: AggressivenessSetting;
@@ -191,7 +206,13 @@ export type HostEvent =
   | { type: "history.changed" }
   /** The chat store repaired or skipped something when it opened (shown once in the UI). */
   | { type: "store.notice"; notices: StoreNotice[] }
-  | { type: "host.error"; code: EngineErrorCode; message: string };
+  | { type: "host.error"; code: EngineErrorCode; message: string }
+  /** The pruning check started, progressed, ended or the loaded model's profile changed. */
+  | { type: "pruneCheck.changed"; state: PruneCheckState }
+  /** A download's progress (throttled, a few per second) or a change of its status. */
+  | { type: "download.progress"; download: DownloadState }
+  /** Files in the models folder, the recent list or a model's settings changed: a library view should refresh. */
+  | { type: "library.changed" };
 
 export type EngineErrorCode =
   | "MODEL_NOT_FOUND"
@@ -208,6 +229,17 @@ export type EngineErrorCode =
   | "STORE_LOCKED"
   | "STORE_UNSUPPORTED_VERSION"
   | "STORE_IO"
+  /** The fit estimate says the model with these settings needs more memory than is free (load with force to insist). */
+  | "MODEL_TOO_LARGE"
+  /** A download's source answered with an HTTP error (404, 403...). */
+  | "DOWNLOAD_HTTP_ERROR"
+  /** A download failed on the way (network, stalled, resolution of an hf: URI). */
+  | "DOWNLOAD_FAILED"
+  /** The downloaded bytes do not match the size or checksum the source gave. */
+  | "DOWNLOAD_VERIFY_FAILED"
+  /** Not enough free disk for the download. */
+  | "DISK_FULL"
+  | "DOWNLOAD_NOT_FOUND"
   | "INTERNAL";
 
 /**
@@ -242,12 +274,33 @@ export interface LynxApi {
   updateAppSettings(settings: Partial<AppSettingsUpdate>): Promise<AppSettings>;
   /** Where chats are kept, and what the store repaired when it opened. */
   getStorageInfo(): Promise<StorageInfo>;
+  /** The pruning check of the loaded model: whether one runs, its progress, the stored profile. */
+  getPruneCheck(): Promise<PruneCheckState>;
+  /** Starts the check (progress arrives as pruneCheck.changed events); chats queue while it runs. */
+  startPruneCheck(options?: PruneCheckOptions): Promise<PruneCheckState>;
+  cancelPruneCheck(): Promise<void>;
   /** Electron only: shows a file dialog; web mode rejects. */
   openModelDialog?(): Promise<ModelInfo | null>;
   /** The OpenAI-compatible local API: its settings, whether it runs, its URL and the requests in flight. */
   getLocalApi(): Promise<LocalApiState>;
   /** Changes (and saves) the local API's settings; starts, restarts or stops it to match. */
   setLocalApi(settings: Partial<LocalApiSettings>): Promise<LocalApiState>;
+  /** The model library: the models folder, recent files, downloads, the curated list and this machine's memory. */
+  listModels(): Promise<ModelLibraryState>;
+  /** Memory estimate for loading a library file with these settings (defaults: its remembered settings). */
+  estimateFit(path: string, options?: FitRequest): Promise<FitEstimate>;
+  /** Loads a file the library lists; refused with MODEL_TOO_LARGE when it cannot fit, unless `force`. */
+  loadModel(path: string, options?: { force?: boolean }): Promise<ModelInfo>;
+  /** Per-model settings of a library file, applied when it is loaded (again). */
+  updateModelSettings(path: string, patch: ModelSettingsUpdate): Promise<ModelSettings>;
+  /** Deletes a file in the models folder (never one outside it, never the loaded one). */
+  deleteModel(path: string): Promise<void>;
+  /** Starts a download: an http(s) URL, hf:user/repo/file.gguf or hf:user/repo:QUANT. */
+  startDownload(uri: string): Promise<DownloadState>;
+  pauseDownload(id: string): Promise<DownloadState>;
+  resumeDownload(id: string): Promise<DownloadState>;
+  /** Stops a download and removes its partial file. */
+  cancelDownload(id: string): Promise<DownloadState>;
   subscribe(onEvent: (event: HostEvent) => void, onTelemetry: (frame: TelemetryFrame) => void): () => void;
 }
 
@@ -289,10 +342,12 @@ export interface AppSettings {
   recentModels: string[];
   /** The local API (absent in a store written before it existed: the defaults apply). */
   localApi?: LocalApiSettings;
+  /** The models folder; null: <data folder>/models. */
+  modelsDir: string | null;
 }
 
 /** What the renderer may change directly (the pruning goes through setPolicy, the model through opening one). */
-export type AppSettingsUpdate = Pick<AppSettings, "maxChats" | "threads" | "theme">;
+export type AppSettingsUpdate = Pick<AppSettings, "maxChats" | "threads" | "theme" | "modelsDir">;
 
 export interface StoreNotice {
   kind: "repaired" | "skipped" | "rebuilt";
@@ -307,6 +362,81 @@ export interface StorageInfo {
   notices: StoreNotice[];
 }
 
+/** One setting of the pruning check (electron/prune-check): how close it stays to policy off on this model. */
+export interface PruneSettingResult {
+  /** e.g. "gentle", "slider 0.75", "budget 25%". */
+  name: string;
+  setting: AggressivenessSetting;
+  /** The effective policy on this model, in words. */
+  description: string;
+  /** Share of teacher-forced decode positions whose top-1 token equals policy off's. */
+  agreement: number;
+  /** The same per kind of probe prompt ("conversation", "arithmetic", "code", "prose", "long"). */
+  agreementByKind?: Record<string, number>;
+  /** KL(off || setting) over the next-token distributions: mean and 95th percentile. */
+  klMean: number;
+  klP95: number;
+  /** Mean distinct experts per MoE layer per batched decode step, after selection. */
+  distinctAfter: number;
+  /** 1 - distinct experts per layer per step after selection / the plain top-k union of the same steps. */
+  distinctReduction: number;
+  /** Share of expert weight bytes per decode step not read, against off. */
+  bytesSaved: number;
+  /** Decode throughput against off, measured in the same run. */
+  speedup: number;
+}
+
+/** What the pruning check measured on one model file; Auto is the most aggressive setting within the thresholds. */
+export interface PruneProfile {
+  measuredAt: number;
+  quick: boolean;
+  /** Concurrent chats (lanes) of the batched decode steps. */
+  chats: number;
+  thresholds: { agreement: number; klMean: number };
+  /** Teacher-forced positions compared per setting. */
+  positions: number;
+  /** Mean distinct experts per MoE layer per step under off (the plain top-k union at this batch size). */
+  distinctOff: number;
+  settings: PruneSettingResult[];
+  auto: PruneSettingResult | null;
+  seconds: number;
+}
+
+export interface PruneCheckOptions {
+  /** Fewer prompts and shorter answers (about a third of the time). */
+  quick?: boolean;
+}
+
+export interface PruneCheckProgress {
+  /** "waiting" for running answers to end, "reference" answers with pruning off, then one "setting" pass each. */
+  phase: "waiting" | "reference" | "setting";
+  /** 0..1 over the whole check. */
+  fraction: number;
+  /** e.g. "Balanced (4 of 12)". */
+  message: string;
+}
+
+export interface PruneCheckState {
+  /** False for a dense model: nothing to prune, nothing to check. */
+  applicable: boolean;
+  status: "idle" | "running" | "done" | "cancelled" | "failed";
+  progress: PruneCheckProgress | null;
+  /** Why the last check failed. */
+  error: string | null;
+  /** The loaded model's stored profile (null until one was measured). */
+  profile: PruneProfile | null;
+}
+
+/** Settings remembered per model file (keyed by its content fingerprint) and applied when it is loaded again. */
+export interface ModelSettings {
+  contextSize: number | null;
+  maxChats: number | null;
+  threads: number | null;
+  /** The pruning setting to apply when this model loads; null: keep the app's current one. */
+  defaultPruning: AggressivenessSetting | null;
+  /** The latest pruning check of this file; null until one ran. */
+  pruneProfile: PruneProfile | null;
+}
 /** The OpenAI-compatible local API's settings (docs/api.md). The key is not the web UI's token. */
 export interface LocalApiSettings {
   enabled: boolean;
@@ -351,3 +481,126 @@ export const apiGenerationPrefix = "api-";
 
 export const maxChatsLimit = 16;
 export const maxMessageLength = 100_000;
+
+/** What the renderer may change of a model's settings (the pruning check writes pruneProfile itself). */
+export type ModelSettingsUpdate = Partial<Omit<ModelSettings, "pruneProfile">>;
+
+/** Facts about a GGUF file read from its header (after the preflight), for the library. */
+export interface ModelDetails {
+  name: string;
+  architecture: string;
+  /** Total parameters (all experts). */
+  parameters: number;
+  /** e.g. "Q4_K_M" (the file type), or the dominant tensor type. */
+  quantization: string;
+  /** The training context length. */
+  contextLength: number;
+  layers: number;
+  isMoE: boolean;
+  /** 0 for dense models. */
+  experts: number;
+  expertsPerToken: number;
+  moeLayers: number;
+  /** Batch-aware expert pruning applies (MoE models only). */
+  pruningApplies: boolean;
+}
+
+export interface FitRequest {
+  /** Context tokens per chat. */
+  contextSize?: number;
+  /** Concurrent chats (sequences of the context). */
+  maxChats?: number;
+}
+
+/** node-llama-cpp's GgufInsights estimate for a load, against this machine's free memory. */
+export interface FitEstimate {
+  contextSize: number;
+  maxChats: number;
+  /** Layers offloaded to a GPU (0 on a CPU build). */
+  gpuLayers: number;
+  /** RAM for the weights (mmap off) and for the context (KV cache, compute buffers), bytes. */
+  weightsBytes: number;
+  contextBytes: number;
+  totalBytes: number;
+  /** GPU memory, bytes (0 on a CPU build). */
+  vramBytes: number;
+  /** Memory free for the load: available RAM now plus what unloading the current model gives back. */
+  availableBytes: number;
+  machineBytes: number;
+  fits: boolean;
+  /** One line: why it fits or not, with the numbers. */
+  summary: string;
+}
+
+export interface LibraryModel {
+  path: string;
+  fileName: string;
+  /** In the models folder, or only in the recent list (opened from elsewhere). */
+  origin: "folder" | "recent";
+  sizeBytes: number;
+  /** null when the file is broken (see error). */
+  details: ModelDetails | null;
+  error: { code: EngineErrorCode; message: string } | null;
+  /** With the file's remembered settings; null for broken files. */
+  fit: FitEstimate | null;
+  settings: ModelSettings | null;
+  loaded: boolean;
+}
+
+export type DownloadStatus = "starting" | "downloading" | "paused" | "verifying" | "done" | "failed" | "cancelled";
+
+export interface DownloadState {
+  id: string;
+  uri: string;
+  /** Known once the source answered. */
+  fileName: string | null;
+  status: DownloadStatus;
+  downloadedBytes: number;
+  totalBytes: number;
+  /** 0-100. */
+  percent: number;
+  bytesPerSecond: number;
+  /** null while unknown. */
+  etaSeconds: number | null;
+  /** The sha256 the source gave (verified at the end), or null. */
+  expectedSha256: string | null;
+  /** The file in the models folder once done. */
+  path: string | null;
+  error: { code: EngineErrorCode; message: string } | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A model of the curated list: real repositories and files (see electron/models/curated.ts for how each was checked). */
+export interface CuratedModel {
+  id: string;
+  name: string;
+  /** Hugging Face repository of the GGUF files. */
+  repo: string;
+  /** The recommended file and its quantisation. */
+  file: string | null;
+  quantization: string;
+  /** What the download box gets; null when no GGUF file could be verified. */
+  uri: string | null;
+  sizeBytes: number;
+  totalParams: string;
+  activeParams: string;
+  experts: number;
+  expertsPerToken: number;
+  /** Weights (file size) plus the KV cache of one 4096-token chat (f16), bytes. */
+  memoryEstimateBytes: number;
+  /** Whether that estimate fits this machine's free memory now. */
+  fits: boolean;
+  verified: string;
+}
+
+export interface ModelLibraryState {
+  /** null without a data folder. */
+  modelsDir: string | null;
+  models: LibraryModel[];
+  downloads: DownloadState[];
+  curated: CuratedModel[];
+  memory: { machineBytes: number; availableBytes: number };
+  /** false on a CPU build, else the GPU type. */
+  gpu: string | false;
+}

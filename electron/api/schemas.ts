@@ -10,9 +10,12 @@ import {
   type AppSettingsUpdate,
   type ChatSettings,
   type ExportFormat,
+  type FitRequest,
+  type ModelSettingsUpdate,
   type HistoryQuery,
   type LocalApiSettings,
   type LynxApi,
+  type PruneCheckOptions,
   type SamplingOptions,
 } from "./contract.js";
 
@@ -69,6 +72,7 @@ export const aggressivenessSettingSchema = z.discriminatedUnion("mode", [
   z.object({ mode: z.literal("preset"), preset: z.enum(["off", "gentle", "balanced", "aggressive"]) }).strict(),
   z.object({ mode: z.literal("slider"), value: z.number().min(0).max(1) }).strict(),
   z.object({ mode: z.literal("budget"), experts: z.number().int().min(1).max(maxBudgetExperts) }).strict(),
+  z.object({ mode: z.literal("auto") }).strict(),
 ]) satisfies z.ZodType<AggressivenessSetting>;
 
 export const maxSearchLength = 200;
@@ -88,9 +92,11 @@ export const appSettingsUpdateSchema = z
     maxChats: z.number().int().min(1).max(maxChatsLimit).nullable().optional(),
     threads: z.number().int().min(1).max(1024).nullable().optional(),
     theme: z.enum(["light", "dark", "system"]).optional(),
+    modelsDir: z.string().min(1).max(4096).nullable().optional(),
   })
   .strict() satisfies z.ZodType<Partial<AppSettingsUpdate>>;
 
+export const pruneCheckOptionsSchema = z.object({ quick: z.boolean().optional() }).strict() satisfies z.ZodType<PruneCheckOptions>;
 /** An address to bind: an IP literal or "localhost" (no names to resolve, nothing that is not an address). */
 export const bindHostSchema = z.union([z.literal("localhost"), z.ipv4(), z.ipv6()]);
 
@@ -109,6 +115,34 @@ export const localApiSettingsSchema = z
     apiKey: apiKeySchema.nullable(),
   })
   .strict() satisfies z.ZodType<LocalApiSettings>;
+/** A model file path from a page: bounded; the host also requires it to be one the library lists. */
+export const modelPathSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((s) => !s.includes("\0"), "path has a NUL byte");
+
+export const fitRequestSchema = z
+  .object({
+    contextSize: z.number().int().min(64).max(1 << 24).optional(),
+    maxChats: z.number().int().min(1).max(maxChatsLimit).optional(),
+  })
+  .strict() satisfies z.ZodType<FitRequest>;
+
+export const loadModelOptionsSchema = z.object({ force: z.boolean().optional() }).strict();
+
+export const modelSettingsUpdateSchema = z
+  .object({
+    contextSize: z.number().int().min(64).max(1 << 24).nullable().optional(),
+    maxChats: z.number().int().min(1).max(maxChatsLimit).nullable().optional(),
+    threads: z.number().int().min(1).max(1024).nullable().optional(),
+    defaultPruning: aggressivenessSettingSchema.nullable().optional(),
+  })
+  .strict() satisfies z.ZodType<ModelSettingsUpdate>;
+
+/** http(s) URL or hf: URI; the download manager checks the form itself. */
+export const downloadUriSchema = z.string().min(1).max(2048);
+export const downloadIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, "not a download id");
 
 /** Argument tuples of every request/response method of LynxApi (subscribe is a stream, not a call). */
 export const apiArgSchemas = {
@@ -133,8 +167,20 @@ export const apiArgSchemas = {
   getAppSettings: z.tuple([]),
   updateAppSettings: z.tuple([appSettingsUpdateSchema]),
   getStorageInfo: z.tuple([]),
+  getPruneCheck: z.tuple([]),
+  startPruneCheck: z.tuple([pruneCheckOptionsSchema.optional()]),
+  cancelPruneCheck: z.tuple([]),
   getLocalApi: z.tuple([]),
   setLocalApi: z.tuple([localApiSettingsSchema.partial()]),
+  listModels: z.tuple([]),
+  estimateFit: z.tuple([modelPathSchema, fitRequestSchema.optional()]),
+  loadModel: z.tuple([modelPathSchema, loadModelOptionsSchema.optional()]),
+  updateModelSettings: z.tuple([modelPathSchema, modelSettingsUpdateSchema]),
+  deleteModel: z.tuple([modelPathSchema]),
+  startDownload: z.tuple([downloadUriSchema]),
+  pauseDownload: z.tuple([downloadIdSchema]),
+  resumeDownload: z.tuple([downloadIdSchema]),
+  cancelDownload: z.tuple([downloadIdSchema]),
 } as const;
 
 export type ApiMethod = keyof typeof apiArgSchemas;
@@ -167,8 +213,20 @@ const schemasMatchApi: SchemaMatchesApi = {
   getAppSettings: true,
   updateAppSettings: true,
   getStorageInfo: true,
+  getPruneCheck: true,
+  startPruneCheck: true,
+  cancelPruneCheck: true,
   getLocalApi: true,
   setLocalApi: true,
+  listModels: true,
+  estimateFit: true,
+  loadModel: true,
+  updateModelSettings: true,
+  deleteModel: true,
+  startDownload: true,
+  pauseDownload: true,
+  resumeDownload: true,
+  cancelDownload: true,
 };
 void schemasMatchApi;
 // And every callable method has a schema.

@@ -9,6 +9,7 @@ import { EngineError } from "../engine/errors.js";
 import { inspectModelFile } from "../engine/model-file.js";
 import { parsePolicy } from "../engine/policy.js";
 import { resolveDefaultModelPath } from "../server/default-model.js";
+import { intOption } from "./int-option.js";
 
 const projectRoot = path.resolve(import.meta.dirname, "../..");
 
@@ -23,16 +24,6 @@ const usage = `usage: npm run api -- [options]
   --policy P        pruning: off | affinity:A,B | budget:M (default off)
   --threads N       CPU threads for the engine
   -h, --help        this help`;
-
-function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}, got ${value}`);
-    process.exit(2);
-  }
-  return n;
-}
 
 async function main() {
   const { values } = parseArgs({

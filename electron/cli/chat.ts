@@ -60,6 +60,8 @@ async function main() {
   log(`model ${engine.info.name} (${engine.info.architecture}, ${engine.info.layers} layers, ` +
     (engine.info.isMoE ? `${engine.info.experts} experts, top-${engine.info.expertsPerToken})` : "dense)") +
     `, ${nChats} chats, ${engine.info.threads} threads, policy ${policyState.description}`);
+  const build = engine.info.engineBuild;
+  if (build) log(`engine: ${build.flavor} build, CPU backend ${build.cpuVariant}${build.cpuFeatures.length > 0 ? ` (${build.cpuFeatures.join(" ")})` : ""}`);
 
   const recorder = new RoutingRecorder(engine.native, engine.info.layers, engine.info.experts, () => engine.native.shape(engine.info.layers)?.moeLayers ?? null).start();
   const countersBefore = engine.native.counters();
@@ -114,6 +116,7 @@ async function main() {
     console.log(
       JSON.stringify({
         chats: nChats,
+        engineBuild: engine.info.engineBuild,
         model: { name: engine.info.name, architecture: engine.info.architecture, experts: engine.info.experts, expertsPerToken: engine.info.expertsPerToken, isMoE: engine.info.isMoE },
         decodeBatches: summary.decodeBatches,
         layers: summary.layers,

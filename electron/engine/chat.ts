@@ -324,7 +324,8 @@ function classifyGenerationError(err: unknown): EngineError {
 }
 
 const biasCache = new WeakMap<LlamaModel, TokenBias>();
-function endOfGenerationBias(model: LlamaModel): TokenBias {
+/** Bans the end-of-generation tokens (ignore-EOS generations: benchmarks, fixed-length answers). */
+export function endOfGenerationBias(model: LlamaModel): TokenBias {
   let bias = biasCache.get(model);
   if (!bias) {
     bias = new TokenBias(model.tokenizer);

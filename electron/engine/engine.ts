@@ -23,7 +23,8 @@ import { loadPatchedLlama, physicalCores, type PatchedLlama } from "./load-llama
 import { probeFiniteLogits } from "./logits-probe.js";
 import { inspectModelFile } from "./model-file.js";
 import { MoeSelectType } from "./native/moe-select-api.js";
-import { describePolicy, familyDefault, resolvePolicy } from "./policy.js";
+import { generateGreedy, teacherForce, type ForcedItem, type ForcedOptions, type ForcedResult } from "./forced-decode.js";
+import { describePolicy, familyDefault, resolvePolicy, type AutoChoice } from "./policy.js";
 import { SequencePool } from "./sequence-pool.js";
 import { TelemetrySampler } from "./telemetry.js";
 
@@ -47,6 +48,20 @@ export interface EngineOptions {
   flashAttention?: boolean;
 }
 
+/**
+ * What an exclusive task (the pruning check) may do while it holds every sequence of the context. Policies it sets
+ * apply to its own decodes only: no chat runs meanwhile, and the user's policy is restored when it ends.
+ */
+export interface ExclusiveAccess {
+  /** Sequences held (= the engine's maxChats). */
+  readonly lanes: number;
+  setPolicy(spec: PolicySpec): void;
+  /** Greedy answers to the prompts (tokens as promptTokens returns them), lanes at a time; see generateGreedy. */
+  generateGreedy(prompts: readonly (readonly Token[])[], maxTokens: number, options?: { signal?: AbortSignal; onAnswer?: () => void }): Promise<Token[][]>;
+  /** Teacher-forced next-token distributions in lockstep decode steps of one token per lane; see teacherForce. */
+  teacherForce(items: readonly ForcedItem[], options: ForcedOptions): Promise<ForcedResult>;
+}
+
 export class LynxEngine {
   private readonly chatMap = new Map<string, Chat>();
   private readonly listeners = new Set<(event: HostEvent) => void>();
@@ -56,6 +71,13 @@ export class LynxEngine {
   private readonly routing: AnswerRoutingMeter;
   /** One-shot generations in flight (the API's), aborted when the engine is disposed. */
   private readonly generations = new Map<Promise<unknown>, AbortController>();
+  /** Set while an exclusive task waits for or holds the context: the user's policy is kept, not applied. */
+  private exclusiveTask: Promise<unknown> | null = null;
+  /** Aborts the exclusive task when the engine is disposed. */
+  private exclusiveAbort: AbortController | null = null;
+  /** The task holds the sequences: its policy is in effect, the user's waits. */
+  private holdingContext = false;
+  private autoChoice: AutoChoice | null = null;
 
   private constructor(
     readonly info: ModelInfo,
@@ -123,6 +145,7 @@ export class LynxEngine {
       contextLength: context.contextSize,
       maxChats,
       threads,
+      engineBuild: patched.build,
     };
     let engine: LynxEngine | undefined;
     const pool = new SequencePool(sequences, () => engine?.emitQueue());
@@ -236,9 +259,66 @@ export class LynxEngine {
   }
 
   setAggressiveness(setting: AggressivenessSetting): PolicyState {
-    this.policyState = resolvePolicy(setting, this.info);
+    this.policyState = resolvePolicy(setting, this.info, this.autoChoice);
     this.applyPolicy(this.policyState.effective);
     return this.policyState;
+  }
+
+  /** What the `auto` setting stands for on this model (from its pruning check; null: not checked). */
+  setAutoChoice(choice: AutoChoice | null): PolicyState {
+    this.autoChoice = choice;
+    if (this.policyState.setting.mode === "auto") return this.setAggressiveness(this.policyState.setting);
+    return this.policyState;
+  }
+
+  get auto(): AutoChoice | null {
+    return this.autoChoice;
+  }
+
+  /** True while an exclusive task waits for or holds the context (chats and API requests queue meanwhile). */
+  get exclusive(): boolean {
+    return this.exclusiveTask !== null;
+  }
+
+  /**
+   * Runs `task` with every sequence of the context. From the call on, chats and API generations queue (their status
+   * says so); the task starts when the generations already running have ended, under their own policy. When it ends,
+   * however it ends, the sequences are cleared, the user's policy (including any change made meanwhile) applies
+   * again and the queue is served in order. One task at a time.
+   */
+  async runExclusive<T>(task: (access: ExclusiveAccess) => Promise<T>, options: { signal?: AbortSignal; onStarted?: () => void } = {}): Promise<T> {
+    this.assertAlive();
+    if (this.exclusiveTask) throw new EngineError("CHAT_BUSY", "another exclusive task (a pruning check) is running");
+    const abort = new AbortController();
+    this.exclusiveAbort = abort;
+    const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
+    const run = (async () => {
+      const sequences = await this.pool.reserveAll(signal);
+      this.holdingContext = true;
+      try {
+        options.onStarted?.();
+        return await task({
+          lanes: sequences.length,
+          setPolicy: (spec) => this.applyPolicy(spec, true),
+          generateGreedy: (prompts, maxTokens, o = {}) => generateGreedy(this.model, sequences, this.scheduler, prompts, maxTokens, { ...o, signal: o.signal ? AbortSignal.any([o.signal, signal]) : signal }),
+          teacherForce: (items, o) => teacherForce(sequences, this.scheduler, items, { ...o, signal: o.signal ? AbortSignal.any([o.signal, signal]) : signal }),
+        });
+      } finally {
+        await Promise.all(sequences.map((s) => s.clearHistory().catch(() => {})));
+        this.holdingContext = false;
+        this.exclusiveTask = null;
+        if (!this.disposed) this.applyPolicy(this.policyState.effective);
+        this.pool.releaseAll();
+      }
+    })();
+    this.exclusiveTask = run;
+    try {
+      return await run;
+    } finally {
+      this.exclusiveTask = null;
+      this.exclusiveAbort = null;
+      if (!this.disposed) this.applyPolicy(this.policyState.effective);
+    }
   }
 
   /** Sets an explicit policy (CLI, benchmarks); the UI setting is described as custom. */
@@ -257,7 +337,9 @@ export class LynxEngine {
     return this.policyState;
   }
 
-  private applyPolicy(spec: PolicySpec) {
+  private applyPolicy(spec: PolicySpec, fromExclusiveTask = false) {
+    // while an exclusive task holds the context its policy is in effect; the user's applies when it ends
+    if (this.holdingContext !== fromExclusiveTask) return;
     const native = this.patched.native;
     if (spec.kind === "affinity") native.setPolicy(MoeSelectType.affinity, spec.alpha, spec.beta, 0);
     else if (spec.kind === "budget") native.setPolicy(MoeSelectType.budget, 0, 0, spec.experts);
@@ -295,6 +377,9 @@ export class LynxEngine {
   async dispose() {
     if (this.disposed) return;
     this.disposed = true;
+    // an exclusive task (a pruning check) stops at its next step and hands the sequences back first
+    this.exclusiveAbort?.abort(new EngineError("INTERNAL", "the model was unloaded"));
+    await this.exclusiveTask?.catch(() => {});
     this.telemetry.stop();
     this.routing.stop();
     this.pool.rejectAll(new EngineError("INTERNAL", "the model was unloaded"));

@@ -14,7 +14,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { AnswerStats, Role } from "../api/contract.js";
-import type { ChatServices } from "./chat.js";
+import { endOfGenerationBias, type ChatServices } from "./chat.js";
 import { EngineError, toEngineError } from "./errors.js";
 import { forcedCallWrapper } from "./function-calling.js";
 
@@ -59,6 +59,8 @@ export interface GenerationSampling {
   seed?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Generate until maxTokens or a stop string, never ending at the end-of-generation token. */
+  ignoreEos?: boolean;
 }
 
 export interface GenerationRequest {
@@ -181,6 +183,7 @@ export async function runGeneration(services: ChatServices, request: GenerationR
     repeatPenalty: penalties ? { penalty: 1, presencePenalty: sampling.presencePenalty ?? 0, frequencyPenalty: sampling.frequencyPenalty ?? 0 } : (false as const),
     ...(request.stop?.length ? { customStopTriggers: [...request.stop] } : {}),
     ...(request.grammar ? { grammar: request.grammar } : {}),
+    ...(sampling.ignoreEos ? { tokenBias: endOfGenerationBias(services.model) } : {}),
     onToken: (generated: Token[]) => counted(generated.length),
     onTextChunk: (chunk: string) => request.onText?.(chunk),
   };

@@ -71,7 +71,27 @@ export function affinityForSlider(value: number, base: FamilyDefault): { alpha: 
   return { alpha: base.alpha, beta: round(Math.max(0.25, base.beta * factor)) };
 }
 
-export function resolvePolicy(setting: AggressivenessSetting, model: ModelIdentity): PolicyState {
+/** What Auto stands for on the loaded model: the pruning check's pick (electron/prune-check), with its label. */
+export interface AutoChoice {
+  setting: Exclude<AggressivenessSetting, { mode: "auto" }>;
+  /** e.g. "Balanced: keeps 99.6% of top-1 tokens, reads 30% fewer expert bytes". */
+  label: string;
+}
+
+/**
+ * `auto` resolves through the model's pruning-check result; without one nothing is pruned (an unmeasured model has no
+ * setting known to stay within Auto's thresholds) and the description says to run the check.
+ */
+export function resolvePolicy(setting: AggressivenessSetting, model: ModelIdentity, auto: AutoChoice | null = null): PolicyState {
+  if (setting.mode === "auto") {
+    const inner = auto && model.isMoE ? resolvePolicy(auto.setting, model) : resolvePolicy({ mode: "preset", preset: "off" }, model);
+    const description = !model.isMoE
+      ? inner.description
+      : auto
+        ? `auto: ${auto.label} (${inner.description})`
+        : "auto: this model has not been checked yet, so nothing is pruned; run \"Check this model\" to tune Auto";
+    return { ...inner, setting, description };
+  }
   const base = familyDefault(model);
   const applicable = model.isMoE && model.experts > model.expertsPerToken;
   let effective: PolicySpec = { kind: "off" };

@@ -1,6 +1,7 @@
 // The host service: the LynxApi the renderer talks to, over Electron IPC or web mode's HTTP/WebSocket.
 // It owns the engine (one model at a time) and fans its events and telemetry out to subscribers.
 import { existsSync } from "node:fs";
+import path from "node:path";
 import {
   defaultLocalApiSettings,
   maxMessageLength,
@@ -9,6 +10,7 @@ import {
   type ChatId,
   type ChatSettings,
   type ChatSnapshot,
+  type FitEstimate,
   type HostEvent,
   type LynxApi,
   type ModelInfo,
@@ -20,11 +22,17 @@ import { LynxEngine, type EngineOptions } from "../engine/engine.js";
 import { EngineError, toEngineError } from "../engine/errors.js";
 import { inspectModelFile } from "../engine/model-file.js";
 import { defaultAppSettings, exportChat, openChatStore, type ChatStore } from "../store/index.js";
+import { modelFingerprint, openModelSettingsStore, type ModelSettingsStore } from "../store/model-settings.js";
+import { ModelLibrary } from "../models/index.js";
 import { createChatPersistence } from "./chat-persistence.js";
+import { createPruneCheckService } from "./prune-check-service.js";
 import { createLocalApiService } from "./local-api.js";
 
 export interface LynxHost extends LynxApi {
-  openModel(path: string): Promise<ModelInfo>;
+  /** Loads any GGUF path (the desktop app's file dialog, drag and drop, --model); `force` skips the fit check. */
+  openModel(path: string, options?: { force?: boolean }): Promise<ModelInfo>;
+  /** The model library (null without a data folder). */
+  readonly library: ModelLibrary | null;
   dispose(): Promise<void>;
 }
 
@@ -36,6 +44,12 @@ export interface HostOptions {
   threads?: number;
   /** The chat store's folder; without one nothing is saved. */
   dataDir?: string;
+  /** A smaller pruning check than the app's (tests): prompts and answer length of the probe. */
+  pruneCheckSize?: { prompts?: number; maxTokens?: number };
+  /** The models folder (default: the saved setting, else <dataDir>/models). */
+  modelsDir?: string;
+  /** Where hf: URIs resolve (default Hugging Face; node-llama-cpp also reads HF_ENDPOINT). */
+  huggingFaceEndpoint?: string;
 }
 
 const recentModelsKept = 8;
@@ -44,13 +58,36 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
   // the store first: a folder locked by another process is refused before a model is loaded
   const store: ChatStore | null = options.dataDir ? openChatStore(options.dataDir) : null;
   const saved = store?.settings() ?? defaultAppSettings;
-  const maxChats = options.maxChats ?? saved.maxChats ?? undefined;
-  const threads = options.threads ?? saved.threads ?? undefined;
-  const engineOptions = (modelPath: string): EngineOptions => ({
-    modelPath,
-    ...(maxChats !== undefined ? { maxChats } : {}),
-    ...(threads !== undefined ? { threads } : {}),
-  });
+  let modelSettings: ModelSettingsStore | null = null;
+  try {
+    modelSettings = options.dataDir ? openModelSettingsStore(options.dataDir) : null;
+  } catch (err) {
+    store?.close();
+    throw err;
+  }
+  /** A model's remembered settings (per file content), or none for a file that cannot be read. */
+  const settingsOf = (modelPath: string) => {
+    if (!modelSettings) return null;
+    try {
+      return modelSettings.get(modelFingerprint(path.resolve(modelPath)));
+    } catch {
+      return null;
+    }
+  };
+  // explicit options (CLI flags) first, then the model's own settings, then the app's
+  const engineOptions = (modelPath: string): EngineOptions => {
+    const own = settingsOf(modelPath);
+    const appSettings = store?.settings() ?? saved;
+    const maxChats = options.maxChats ?? own?.maxChats ?? appSettings.maxChats ?? undefined;
+    const threads = options.threads ?? own?.threads ?? appSettings.threads ?? undefined;
+    const contextSize = own?.contextSize ?? undefined;
+    return {
+      modelPath,
+      ...(maxChats !== undefined ? { maxChats } : {}),
+      ...(threads !== undefined ? { threads } : {}),
+      ...(contextSize !== undefined ? { contextPerChat: contextSize } : {}),
+    };
+  };
   const firstModel = options.preferStoredModel && saved.lastModel && existsSync(saved.lastModel) ? saved.lastModel : options.modelPath;
 
   let engine: LynxEngine;
@@ -61,6 +98,27 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     throw err;
   }
   const eventListeners = new Set<(event: HostEvent) => void>();
+  // the pruning check and what Auto stands for, per model file (electron/prune-check)
+  const pruneCheck = createPruneCheckService({
+    modelSettings,
+    emit: (event) => emit(event),
+    ...(options.pruneCheckSize ? { size: options.pruneCheckSize } : {}),
+  });
+  pruneCheck.attach(engine);
+  /** The current model's context memory (KV cache, buffers): freed by a switch, so counted as available for one. */
+  let loadedContextBytes = 0;
+  const library = options.dataDir
+    ? ModelLibrary.open({
+        modelsDir: options.modelsDir ?? saved.modelsDir ?? path.join(options.dataDir, "models"),
+        stateDir: options.dataDir,
+        settings: modelSettings,
+        recent: () => store?.settings().recentModels ?? [],
+        loadedPath: () => engine?.info.path ?? null,
+        releasableBytes: () => loadedContextBytes,
+        events: (event) => emit(event),
+        ...(options.huggingFaceEndpoint ? { huggingFaceEndpoint: options.huggingFaceEndpoint } : {}),
+      })
+    : null;
   const telemetryListeners = new Set<(frame: TelemetryFrame) => void>();
   let unsubscribeEngine: Array<() => void> = [];
 
@@ -102,10 +160,12 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     const recent = [path, ...store.settings().recentModels.filter((p) => p !== path)].slice(0, recentModelsKept);
     store.updateSettings({ lastModel: path, recentModels: recent });
   };
+  /** The pruning to start a model with: its own default when it has one, else the app's current setting. */
+  const pruningFor = (modelPath: string, current: AggressivenessSetting) => settingsOf(modelPath)?.defaultPruning ?? current;
   /** Re-creates the stored chats that were open tabs, and the pruning setting, on this engine. */
   const restoreSession = () => {
     if (!store) return;
-    engine.setAggressiveness(store.settings().pruning);
+    engine.setAggressiveness(pruningFor(engine.info.path, store.settings().pruning));
     for (const id of store.tabs()) {
       const chat = store.get(id);
       if (chat) engine.restoreChat({ id, title: chat.title, status: "idle", settings: chat.settings, messages: chat.messages });
@@ -164,6 +224,27 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     if (typeof text !== "string" || text.trim().length === 0) throw new EngineError("INVALID_INPUT", "the message is empty");
     if (text.length > maxMessageLength) throw new EngineError("INVALID_INPUT", `the message is longer than ${maxMessageLength} characters`);
   };
+
+  const needLibrary = (): ModelLibrary => {
+    if (!library) throw new EngineError("INVALID_INPUT", "the model library needs a data folder (--data-dir)");
+    return library;
+  };
+  const listed = (lib: ModelLibrary, modelPath: string): string => {
+    const file = path.resolve(modelPath);
+    if (!lib.lists(file)) throw new EngineError("MODEL_NOT_FOUND", `${path.basename(file)} is not in the model library (the models folder or the recent files)`);
+    return file;
+  };
+  const noteContextBytes = () => {
+    if (!library) return;
+    const info = engine.info;
+    library
+      .estimate(info.path, { contextSize: info.contextLength, maxChats: info.maxChats })
+      .then((fit) => {
+        if (engine.info.path === info.path) loadedContextBytes = fit.contextBytes;
+      })
+      .catch(() => {});
+  };
+  noteContextBytes();
 
   const host: LynxHost = {
     async getModel() {
@@ -267,11 +348,55 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     },
     async updateAppSettings(patch) {
       if (!store) throw new EngineError("INVALID_INPUT", "settings are not saved here: start with a data folder (--data-dir)");
+      if (patch.modelsDir !== undefined && library) {
+        library.setModelsDir(patch.modelsDir ?? path.join(options.dataDir!, "models"));
+      }
       const settings = store.updateSettings(patch);
       return { ...settings, pruning: engine.policy.setting };
     },
+    async listModels() {
+      return needLibrary().list();
+    },
+    async estimateFit(modelPath, request = {}): Promise<FitEstimate> {
+      const lib = needLibrary();
+      const file = listed(lib, modelPath);
+      return lib.estimate(file, request, { maxChats: options.maxChats ?? store?.settings().maxChats ?? null });
+    },
+    async loadModel(modelPath, loadOptions = {}) {
+      // a page may only load what the library lists (the models folder, the recent files)
+      const file = listed(needLibrary(), modelPath);
+      return host.openModel(file, loadOptions);
+    },
+    async updateModelSettings(modelPath, patch) {
+      const lib = needLibrary();
+      return lib.updateSettings(listed(lib, modelPath), patch);
+    },
+    async deleteModel(modelPath) {
+      needLibrary().remove(modelPath);
+    },
+    async startDownload(uri) {
+      return needLibrary().downloads.start(uri);
+    },
+    async pauseDownload(id) {
+      return needLibrary().downloads.pause(id);
+    },
+    async resumeDownload(id) {
+      return needLibrary().downloads.resume(id);
+    },
+    async cancelDownload(id) {
+      return needLibrary().downloads.cancel(id);
+    },
     async getStorageInfo(): Promise<StorageInfo> {
       return { dataDir: store?.dir ?? null, formatVersion: store?.formatVersion ?? 1, notices: [...(store?.notices ?? [])] };
+    },
+    async getPruneCheck() {
+      return pruneCheck.state();
+    },
+    async startPruneCheck(options = {}) {
+      return pruneCheck.start(options);
+    },
+    async cancelPruneCheck() {
+      await pruneCheck.cancel();
     },
     async getLocalApi() {
       return localApi.state();
@@ -297,37 +422,49 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
         telemetryListeners.delete(onTelemetry);
       };
     },
-    async openModel(path: string) {
+    library,
+    async openModel(modelPath: string, loadOptions: { force?: boolean } = {}) {
       // a missing, foreign or truncated file is refused before the current model is unloaded
-      await inspectModelFile(path);
+      await inspectModelFile(modelPath);
+      // and one that cannot fit with its settings, unless the user insists
+      if (library) {
+        const planned = engineOptions(modelPath);
+        await library.checkFit(modelPath, { ...(planned.contextPerChat ? { contextSize: planned.contextPerChat } : {}), ...(planned.maxChats ? { maxChats: planned.maxChats } : {}) }, loadOptions);
+      }
+      await pruneCheck.cancel();
       const previous = engine;
-      const setting = previous.policy.setting;
+      const setting = pruningFor(modelPath, previous.policy.setting);
       // conversations survive the switch: stopped, then re-created on the new engine with their history
       await Promise.all(previous.chats().map((chat) => chat.settle()));
       const chats = previous.chats().map((chat) => chat.snapshot());
       await previous.dispose();
       let failure: unknown = null;
       try {
-        engine = await LynxEngine.load(engineOptions(path));
+        engine = await LynxEngine.load(engineOptions(modelPath));
       } catch (err) {
         // the new file passed inspection but failed to load: go back to the previous model
         failure = err;
         engine = await LynxEngine.load(engineOptions(previous.info.path));
       }
       for (const chat of chats) engine.restoreChat({ ...chat, status: "idle" });
+      pruneCheck.attach(engine);
       engine.setAggressiveness(setting);
       attach();
       if (failure) throw toEngineError(failure);
       rememberModel(engine.info.path);
+      noteContextBytes();
       emit({ type: "model.changed", model: engine.info, policy: engine.policy });
+      emit({ type: "library.changed" });
       return engine.info;
     },
     async dispose() {
       eventListeners.clear();
       telemetryListeners.clear();
+      await pruneCheck.cancel();
       await localApi.close().catch(() => {});
       // the engine stops its generations first: the store records them as stopped answers
       try {
+        await library?.dispose();
         await engine.dispose();
       } finally {
         unsubscribeEngine.forEach((off) => off());

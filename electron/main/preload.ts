@@ -5,11 +5,14 @@
 
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from "electron";
 import type {
+  PruneCheckOptions,
   AggressivenessSetting,
   AppSettingsUpdate,
   ChatId,
   ChatSettings,
   ExportFormat,
+  FitRequest,
+  ModelSettingsUpdate,
   HistoryQuery,
   HostEvent,
   LocalApiSettings,
@@ -86,8 +89,20 @@ const bridge: LynxDesktopBridge = {
   getAppSettings: () => call("getAppSettings"),
   updateAppSettings: (settings: Partial<AppSettingsUpdate>) => call("updateAppSettings", settings),
   getStorageInfo: () => call("getStorageInfo"),
+  getPruneCheck: () => call("getPruneCheck"),
+  startPruneCheck: (options?: PruneCheckOptions) => (options === undefined ? call("startPruneCheck") : call("startPruneCheck", options)),
+  cancelPruneCheck: () => call("cancelPruneCheck"),
   getLocalApi: () => call("getLocalApi"),
   setLocalApi: (settings: Partial<LocalApiSettings>) => call("setLocalApi", settings),
+  listModels: () => call("listModels"),
+  estimateFit: (path: string, options?: FitRequest) => (options === undefined ? call("estimateFit", path) : call("estimateFit", path, options)),
+  loadModel: (path: string, options?: { force?: boolean }) => (options === undefined ? call("loadModel", path) : call("loadModel", path, options)),
+  updateModelSettings: (path: string, patch: ModelSettingsUpdate) => call("updateModelSettings", path, patch),
+  deleteModel: (path: string) => call("deleteModel", path),
+  startDownload: (uri: string) => call("startDownload", uri),
+  pauseDownload: (id: string) => call("pauseDownload", id),
+  resumeDownload: (id: string) => call("resumeDownload", id),
+  cancelDownload: (id: string) => call("cancelDownload", id),
   openModelDialog: () => call<ModelInfo | null>("openModelDialog"),
   openModelFile: (file: File) => {
     const filePath = webUtils.getPathForFile(file);

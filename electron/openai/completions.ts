@@ -102,6 +102,7 @@ function prepareCommon(
       ...(body.seed != null ? { seed: body.seed } : {}),
       ...(body.presence_penalty ? { presencePenalty: body.presence_penalty } : {}),
       ...(body.frequency_penalty ? { frequencyPenalty: body.frequency_penalty } : {}),
+      ...(body.ignore_eos ? { ignoreEos: true } : {}),
     },
     stop,
     n,

@@ -97,6 +97,8 @@ const sampling = {
   stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
   // accepted and ignored: they change nothing for a local model
   user: z.string().max(256).optional(),
+  // extension, named as llama-server names it: never end at the end-of-generation token (fixed-length benchmarks)
+  ignore_eos: z.boolean().nullable().optional(),
 };
 
 const notSupported = (field: string) => z.unknown().refine((v) => v === undefined || v === null, `${field} is not supported by this server`).optional();

@@ -13,6 +13,7 @@ import { defaultDataDir } from "../store/index.js";
 import { fixtureModelRelative, resolveDefaultModelPath } from "./default-model.js";
 import { openInBrowser } from "./open-browser.js";
 import { defaultStaticDir, projectRoot, startWebServer } from "./web-server.js";
+import { intOption } from "../cli/int-option.js";
 
 const usage = `Usage: npm run serve -- [options]
   --model PATH      GGUF model (default: the last one used, else resources/models/default.gguf, else the test fixture)
@@ -23,16 +24,6 @@ const usage = `Usage: npm run serve -- [options]
   --static DIR      built renderer folder (default dist/renderer)
   --open            open the page in the default browser (where a display exists)
   -h, --help        this help`;
-
-function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}, got ${value}`);
-    process.exit(2);
-  }
-  return n;
-}
 
 function runOrExit(args: string[]) {
   const result = spawnSync(process.execPath, args, { cwd: projectRoot, stdio: "inherit" });

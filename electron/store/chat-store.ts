@@ -102,6 +102,7 @@ export const defaultAppSettings: AppSettings = {
   theme: "system",
   lastModel: null,
   recentModels: [],
+  modelsDir: null,
 };
 
 interface LiveChat {

@@ -97,6 +97,8 @@ export const appSettingsSchema = z.object({
   lastModel: z.string().max(4096).nullable(),
   recentModels: z.array(z.string().max(4096)).max(20),
   localApi: localApiSettingsSchema.optional(),
+  // added with the model library; older state files have none
+  modelsDir: z.string().max(4096).nullable().default(null),
 });
 
 /** state.json: open tabs and app settings, replaced atomically on every change. */

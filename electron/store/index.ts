@@ -3,3 +3,4 @@ export { openChatStore, defaultAppSettings, type ChatStore, type ChatStoreOption
 export { defaultDataDir } from "./data-dir.js";
 export { exportChat } from "./export.js";
 export { StoreError } from "./store-error.js";
+export { defaultModelSettings, modelFingerprint, openModelSettingsStore, type ModelSettingsStore } from "./model-settings.js";

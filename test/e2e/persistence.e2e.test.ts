@@ -2,33 +2,14 @@
 // --data-dir; chat in two tabs, close one, stop the server, start it again on the same folder, and find both
 // chats, one in its tab and one in the history, with their messages and per-message statistics.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureRendererBuilt, hasChromium, launchChromium, until } from "../helpers/browser.js";
+import { root } from "../helpers/fixtures.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const hasChromium = existsSync(CHROMIUM);
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-function ensureRendererBuilt() {
-  const index = path.join(root, "dist", "renderer", "index.html");
-  const sources = Math.max(newest(path.join(root, "renderer")), newest(path.join(root, "electron", "api")));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
-  if (r.status !== 0) throw new Error("vite build failed");
-}
 
 interface Server {
   child: ChildProcess;
@@ -68,21 +49,6 @@ function stopServer(server: Server): Promise<number | null> {
     server.child.once("exit", (code) => resolve(code));
     server.child.kill("SIGTERM");
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const start = Date.now();
-  let last: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 interface ShownMessage {
@@ -134,7 +100,7 @@ describe.skipIf(!hasChromium)("chats last across a restart of web mode (--data-d
 
   beforeAll(async () => {
     ensureRendererBuilt();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -30,6 +30,18 @@ describe("API argument schemas", () => {
         "setPolicy",
         "stop",
         "updateChatSettings",
+        "getPruneCheck",
+        "startPruneCheck",
+        "cancelPruneCheck",
+        "listModels",
+        "estimateFit",
+        "loadModel",
+        "updateModelSettings",
+        "deleteModel",
+        "startDownload",
+        "pauseDownload",
+        "resumeDownload",
+        "cancelDownload",
       ].sort(),
     );
   });

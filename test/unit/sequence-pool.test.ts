@@ -39,4 +39,40 @@ describe("SequencePool", () => {
     await expect(waiting).rejects.toThrow("stop");
     expect(pool.queue).toEqual([]);
   });
+
+  it("reserveAll: queues new requests, waits for running ones, then serves the queue in order", async () => {
+    const pool = new SequencePool(fakeSequences(2));
+    const running = await pool.acquire("a");
+    let granted: LlamaContextSequence[] | null = null;
+    const reservation = pool.reserveAll().then((all) => (granted = all));
+    expect(pool.exclusive).toBe(true);
+    // a free sequence is not handed out while a reservation waits
+    const queued = pool.acquire("b");
+    expect(pool.queue).toEqual(["b"]);
+    await Promise.resolve();
+    expect(granted).toBeNull();
+    pool.release(running);
+    await reservation;
+    expect(granted!.length).toBe(2);
+    expect(pool.queue).toEqual(["b"]);
+    pool.releaseAll();
+    expect(pool.exclusive).toBe(false);
+    await queued;
+    expect(pool.queue).toEqual([]);
+    expect(pool.busyOwners()).toEqual([{ sequenceId: expect.any(Number), chatId: "b" }]);
+  });
+
+  it("an aborted reservation lets the queue go on", async () => {
+    const pool = new SequencePool(fakeSequences(1));
+    const running = await pool.acquire("a");
+    const abort = new AbortController();
+    const reservation = pool.reserveAll(abort.signal);
+    const queued = pool.acquire("b");
+    abort.abort(new Error("cancelled"));
+    await expect(reservation).rejects.toThrow("cancelled");
+    expect(pool.exclusive).toBe(false);
+    pool.release(running);
+    await queued;
+    expect(pool.queue).toEqual([]);
+  });
 });

@@ -1,31 +1,11 @@
-// Builds llama.cpp's own `llama-batched-bench` from the extracted (patched) source, outside the clone, once per
-// source + patch, and runs it: the reference for what llama.cpp alone achieves on a batched decode.
+// llama.cpp's own `llama-batched-bench`, built from the extracted (patched) source outside the clone, once per
+// source + patch (tools/llama-tools), run: the reference for what llama.cpp alone achieves on a batched decode.
 import { spawnSync } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { engineBuildOptions, engineCmakeOptions } from "../../electron/engine/native/build-identity.js";
+import { llamaTools } from "../llama-tools/llama-tools.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
-const source = path.join(root, "node_modules", "node-llama-cpp", "llama", "llama.cpp");
-
+/** llama-batched-bench from the cache, built there the first time (tools/llama-tools). */
 export function rawBenchBinary(log: (line: string) => void): string {
-  const { key } = engineBuildOptions(root, false);
-  const buildDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "lynx-chat", "bench-tools", key);
-  const binary = path.join(buildDir, "bin", "llama-batched-bench");
-  if (fs.existsSync(binary)) return binary;
-  log(`building llama-batched-bench from ${source} into ${buildDir} (a few minutes, once)`);
-  const run = (args: string[]) => {
-    const result = spawnSync("cmake", args, { stdio: ["ignore", "inherit", "inherit"] });
-    if (result.status !== 0) throw new Error(`cmake ${args.join(" ")} failed`);
-  };
-  // Ninja where it is installed, cmake's default generator otherwise
-  const generator = spawnSync("ninja", ["--version"]).status === 0 ? ["-G", "Ninja"] : [];
-  run(["-S", source, "-B", buildDir, ...generator, "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF",
-    "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_TOOLS=ON",
-    ...Object.entries(engineCmakeOptions).map(([name, value]) => `-D${name}=${value}`)]);
-  run(["--build", buildDir, "--target", "llama-batched-bench", "--parallel", String(os.availableParallelism())]);
-  return binary;
+  return llamaTools(["llama-batched-bench"], log)["llama-batched-bench"];
 }
 
 export interface RawResult {

@@ -1,7 +1,10 @@
 // Builds node-llama-cpp's bundled llama.cpp with our patch (patches/llama-moe-select.diff), or restores
 // the binaries from a cache outside the clone keyed by node-llama-cpp version + patch hash + build options.
 //
-//   npm run build:engine [-- --gpu false|cuda|vulkan|metal] [--force]
+//   npm run build:engine [-- --gpu false|cuda|vulkan|metal] [--portable] [--force]
+//
+// --portable (or LYNX_ENGINE_BUILD=portable): the build a package ships, for any CPU of the architecture (see
+// portableCmakeOptions); it has its own folder and cache key, beside the native build used for development.
 //
 // The patched build lives in its own folder (a custom cmake option carries the patch hash), so node-llama-cpp's
 // unpatched prebuilt binaries stay loadable beside it for comparisons.
@@ -10,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { engineBuildOptions, gpuFromArgs, patchedCmakeOption, patchedCmakeOptions } from "../../electron/engine/native/build-identity.js";
+import { engineBuildOptions, flavorFromArgs, gpuFromArgs, patchedCmakeOption, patchedCmakeOptions, portableCmakeOptions, type EngineFlavor } from "../../electron/engine/native/build-identity.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const nlcDir = path.join(root, "node_modules", "node-llama-cpp");
@@ -90,16 +93,17 @@ function main() {
   if (!fs.existsSync(nlcDir)) fail("node-llama-cpp is not installed: run npm install first");
 
   const gpu = gpuFromArgs(args);
+  const flavor = flavorFromArgs(args) ?? "native";
   const force = args.includes("--force");
   const patchFile = path.join(root, "patches", "llama-moe-select.diff");
-  const options = engineBuildOptions(root, gpu);
+  const options = engineBuildOptions(root, gpu, flavor);
   const cacheRoot = process.env.LYNX_ENGINE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "lynx-chat", "engine");
   const cacheDir = path.join(cacheRoot, options.key);
   const metaFile = path.join(cacheDir, "build.json");
 
-  log(`node-llama-cpp ${options.nlcVersion}, patch ${options.patchHash}, gpu ${gpu === false ? "off (CPU)" : gpu}`);
+  log(`node-llama-cpp ${options.nlcVersion}, patch ${options.patchHash}, gpu ${gpu === false ? "off (CPU)" : gpu}, ${flavor} build`);
 
-  removeStaleBuilds(options.key);
+  removeStaleBuilds(options.patchHash);
 
   // Source is needed even on a cache hit: fixtures read vocabularies from it, benchmarks build llama.cpp tools.
   checkToolchain(gpu);
@@ -118,14 +122,16 @@ function main() {
     return;
   }
 
-  log("building the patched llama.cpp (about 6 minutes on 2 cores)");
+  log(flavor === "portable"
+    ? "building the portable patched llama.cpp (the CPU backend once per instruction-set level: 30-40 minutes on 2 cores)"
+    : "building the patched llama.cpp (about 6 minutes on 2 cores)");
   const before = new Set(fs.existsSync(localBuildsDir) ? fs.readdirSync(localBuildsDir) : []);
   const started = Date.now();
   runNlc(["source", "build", "--gpu", String(gpu), "--noUsageExample"], {
     ...process.env,
-    ...Object.fromEntries(Object.entries(patchedCmakeOptions(options.patchHash)).map(([name, value]) => [`NODE_LLAMA_CPP_CMAKE_OPTION_${name}`, value])),
+    ...Object.fromEntries(Object.entries(patchedCmakeOptions(options.patchHash, flavor)).map(([name, value]) => [`NODE_LLAMA_CPP_CMAKE_OPTION_${name}`, value])),
   });
-  const folder = findBuildFolder(before, options.patchHash);
+  const folder = findBuildFolder(before, options.patchHash, flavor);
   fs.writeFileSync(path.join(localBuildsDir, folder, ".lynx-key"), options.key);
   log(`built in ${((Date.now() - started) / 1000).toFixed(0)} s into localBuilds/${folder}`);
 
@@ -134,23 +140,30 @@ function main() {
   log(`cached at ${cacheDir}`);
 }
 
-/** Patched builds of earlier patch versions only take disk space: the loader looks for the current hash. */
-function removeStaleBuilds(key: string) {
+/**
+ * Patched builds of earlier patch versions only take disk space: the loader looks for the current hash. Builds of
+ * the current patch with other options (native beside portable) stay.
+ */
+function removeStaleBuilds(patchHash: string) {
   if (!fs.existsSync(localBuildsDir)) return;
   for (const name of fs.readdirSync(localBuildsDir)) {
     const keyFile = path.join(localBuildsDir, name, ".lynx-key");
-    if (fs.existsSync(keyFile) && fs.readFileSync(keyFile, "utf8") !== key) {
+    if (fs.existsSync(keyFile) && !fs.readFileSync(keyFile, "utf8").includes(`-patch-${patchHash}-`)) {
       log(`removing the build of an earlier patch: localBuilds/${name}`);
       fs.rmSync(path.join(localBuildsDir, name), { recursive: true, force: true });
     }
   }
 }
 
-/** The folder node-llama-cpp built into: the one whose cmake cache carries our option. */
-function findBuildFolder(before: Set<string>, patchHash: string): string {
+/** The folder node-llama-cpp built into: the one whose cmake cache carries our option (and the portable ones or not). */
+function findBuildFolder(before: Set<string>, patchHash: string, flavor: EngineFlavor): string {
   for (const name of fs.readdirSync(localBuildsDir)) {
     const cache = path.join(localBuildsDir, name, "CMakeCache.txt");
-    if (fs.existsSync(cache) && fs.readFileSync(cache, "utf8").includes(`${patchedCmakeOption}:UNINITIALIZED=${patchHash}`)) return name;
+    if (!fs.existsSync(cache)) continue;
+    const text = fs.readFileSync(cache, "utf8");
+    if (!text.includes(`${patchedCmakeOption}:UNINITIALIZED=${patchHash}`)) continue;
+    const portable = Object.entries(portableCmakeOptions).every(([option, value]) => new RegExp(`^${option}:[A-Z]+=${value}$`, "m").test(text));
+    if (portable === (flavor === "portable")) return name;
   }
   const created = fs.readdirSync(localBuildsDir).filter((name) => !before.has(name));
   if (created.length === 1) return created[0]!;

@@ -4,7 +4,9 @@
 //                                          writes docs/fidelity.md, docs/fidelity/fidelity.json and docs/fidelity/*.svg
 //   npm run fidelity -- --quick            off and Balanced only, 100 items per task, 32 prose windows (~1 min)
 //   Both print one JSON line last: {accuracyOff, accuracyBalanced, pplOff, pplBalanced, distinctReductionBalanced}.
-//   options: --model PATH  --json PATH  --md PATH  --per-task N  --prose N  --chats N (default 8)
+//   options: --model PATH  --json PATH  --md PATH  --per-task N  --prose N  --chats N (default 8)  --threads N
+//   --settings-from FILE   the settings of a pruning check's profile (npm run prune-check -- --profile FILE), all of
+//                          them, instead of the six above: docs/prune-check.md compares the two (tools/prune-check/compare.ts)
 //
 // Everything runs through the real engine with 8 sequences, so decode steps are batched: task items run as 8
 // concurrent greedy chats (a new chat per item, always 8 in flight), and held-out prose is teacher-forced on 8
@@ -15,7 +17,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { AggressivenessPreset, PolicySpec } from "../../electron/api/contract.js";
+import type { AggressivenessPreset, AggressivenessSetting, PolicySpec } from "../../electron/api/contract.js";
 import { LynxEngine } from "../../electron/engine/engine.js";
 import { Counter } from "../../electron/engine/native/moe-select-api.js";
 import { RoutingRecorder } from "../../electron/engine/routing-recorder.js";
@@ -31,14 +33,17 @@ const { values } = parseArgs({
     "per-task": { type: "string" },
     prose: { type: "string" },
     chats: { type: "string", default: "8" },
+    threads: { type: "string" },
+    "settings-from": { type: "string" },
   },
 });
 const quick = values.quick!;
 const perTask = Number(values["per-task"] ?? (quick ? 100 : 200));
 const proseCount = Number(values.prose ?? (quick ? 32 : 64));
 const B = Number(values.chats);
-const mdPath = values.md ?? (quick ? undefined : path.join(root, "docs/fidelity.md"));
-const jsonPath = values.json ?? (quick ? undefined : path.join(root, "docs/fidelity/fidelity.json"));
+const custom = quick || values["settings-from"] !== undefined;
+const mdPath = values.md ?? (custom ? undefined : path.join(root, "docs/fidelity.md"));
+const jsonPath = values.json ?? (custom ? undefined : path.join(root, "docs/fidelity/fidelity.json"));
 
 interface Heldout {
   tasks: Record<string, Array<{ prompt: string; answer: string }>>;
@@ -61,9 +66,15 @@ const budget = (share: number): PolicyEntry => ({
     return engine.setPolicy(spec).description;
   },
 });
-const policies: PolicyEntry[] = quick
-  ? [preset("off", "Off"), preset("balanced", "Balanced")]
-  : [preset("off", "Off"), preset("gentle", "Gentle"), preset("balanced", "Balanced"), preset("aggressive", "Aggressive"), budget(0.5), budget(0.25)];
+const fromProfile = (file: string): PolicyEntry[] => {
+  const profile = JSON.parse(fs.readFileSync(file, "utf8")) as { settings: Array<{ name: string; setting: AggressivenessSetting }> };
+  return profile.settings.map((s) => ({ id: s.name, label: s.name, apply: (engine) => engine.setAggressiveness(s.setting).description }));
+};
+const policies: PolicyEntry[] = values["settings-from"]
+  ? fromProfile(values["settings-from"])
+  : quick
+    ? [preset("off", "Off"), preset("balanced", "Balanced")]
+    : [preset("off", "Off"), preset("gentle", "Gentle"), preset("balanced", "Balanced"), preset("aggressive", "Aggressive"), budget(0.5), budget(0.25)];
 
 interface PolicyResult {
   id: string;
@@ -277,7 +288,7 @@ function scatterSvg(results: PolicyResult[], y: (r: PolicyResult) => number, yLa
   return out.join("\n") + "\n";
 }
 
-const engine = await LynxEngine.load({ modelPath: values.model!, maxChats: B });
+const engine = await LynxEngine.load({ modelPath: values.model!, maxChats: B, ...(values.threads ? { threads: Number(values.threads) } : {}) });
 const started = performance.now();
 log(`fidelity: ${engine.info.name}, ${engine.info.layers} layers, ${engine.info.experts} experts top-${engine.info.expertsPerToken}; ` +
   `${B} sequences, ${perTask} items per task, ${proseCount} prose windows${quick ? " (quick)" : ""}`);

@@ -138,8 +138,20 @@ export function createWebClient(options: WebClientOptions): WebClient {
     getAppSettings: () => call("getAppSettings", []),
     updateAppSettings: (settings) => call("updateAppSettings", [settings]),
     getStorageInfo: () => call("getStorageInfo", []),
+    getPruneCheck: () => call("getPruneCheck", []),
+    startPruneCheck: (options) => call("startPruneCheck", options === undefined ? [] : [options]),
+    cancelPruneCheck: () => call("cancelPruneCheck", []),
     getLocalApi: () => call("getLocalApi", []),
     setLocalApi: (settings) => call("setLocalApi", [settings]),
+    listModels: () => call("listModels", []),
+    estimateFit: (path, options) => call("estimateFit", options === undefined ? [path] : [path, options]),
+    loadModel: (path, options) => call("loadModel", options === undefined ? [path] : [path, options]),
+    updateModelSettings: (path, patch) => call("updateModelSettings", [path, patch]),
+    deleteModel: (path) => call("deleteModel", [path]),
+    startDownload: (uri) => call("startDownload", [uri]),
+    pauseDownload: (id) => call("pauseDownload", [id]),
+    resumeDownload: (id) => call("resumeDownload", [id]),
+    cancelDownload: (id) => call("cancelDownload", [id]),
     subscribe(onEvent, onTelemetry) {
       eventListeners.add(onEvent);
       telemetryListeners.add(onTelemetry);

@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from "react";
 import type { AggressivenessPreset, AggressivenessSetting, PolicySpec } from "../../../electron/api/contract.js";
 import { shownSetting } from "../store/policy.js";
 import { useActions, useApp } from "../store/react.js";
+import { PruneCheckPanel } from "./PruneCheckPanel.js";
 
 const presets: { id: AggressivenessPreset; label: string; value: number }[] = [
   { id: "off", label: "Off", value: 0 },
@@ -38,7 +39,7 @@ export function AggressivenessControl() {
     if (!setting) return;
     if (setting.mode === "slider") setSlider(setting.value);
     else if (setting.mode === "preset") setSlider(presets.find((p) => p.id === setting.preset)?.value ?? 0.5);
-    else setBudget(setting.experts);
+    else if (setting.mode === "budget") setBudget(setting.experts);
   }, [setting]);
 
   useEffect(() => {
@@ -49,6 +50,13 @@ export function AggressivenessControl() {
   const applicable = policy?.applicable !== false;
   const budgetMode = setting?.mode === "budget";
   const activePreset = setting?.mode === "preset" ? setting.preset : null;
+  const autoMode = setting?.mode === "auto";
+  const auto = useApp((s) => s.pruneCheck.state?.profile?.auto ?? null);
+  const autoText = auto
+    ? auto.setting.mode === "preset" && auto.setting.preset === "off"
+      ? "Auto on this model: off (no pruned setting stayed within the thresholds)"
+      : `Auto on this model: ${auto.name}: keeps ${(auto.agreement * 100).toFixed(1)}% of top-1 tokens, reads ${(auto.bytesSaved * 100).toFixed(0)}% fewer expert bytes per step`
+    : "Auto: this model has not been checked yet (nothing is pruned under Auto until it is)";
 
   return (
     <section className="panel" aria-labelledby={`${groupId}-title`}>
@@ -71,7 +79,25 @@ export function AggressivenessControl() {
             {p.label}
           </button>
         ))}
+        <button
+          type="button"
+          role="radio"
+          aria-label="Auto"
+          aria-checked={autoMode}
+          aria-describedby={`${groupId}-auto`}
+          className={autoMode ? "selected" : ""}
+          disabled={!applicable}
+          title={autoText}
+          onClick={() => apply({ mode: "auto" })}
+        >
+          Auto
+        </button>
       </div>
+      {applicable && (
+        <p className="hint" id={`${groupId}-auto`} data-testid="auto-label">
+          {autoText}
+        </p>
+      )}
       <div className="field inline">
         <label htmlFor={sliderId}>Aggressiveness</label>
         <input
@@ -141,6 +167,7 @@ export function AggressivenessControl() {
         </dl>
       )}
       <p className="hint">Changes apply from the next generated token.</p>
+      <PruneCheckPanel />
     </section>
   );
 }

@@ -50,6 +50,14 @@ export function ModelPanel({ api }: { api: AppApi }) {
             <dd>{info.maxChats}</dd>
             <dt>Threads</dt>
             <dd>{info.threads}</dd>
+            {info.engineBuild && (
+              <>
+                <dt>CPU backend</dt>
+                <dd data-testid="cpu-backend" title={info.engineBuild.cpuFeatures.join(" ")}>
+                  {info.engineBuild.flavor === "portable" ? `${info.engineBuild.cpuVariant} (portable build)` : "native build"}
+                </dd>
+              </>
+            )}
           </dl>
           {!info.isMoE && (
             <p className="notice info" data-testid="dense-notice">

@@ -34,6 +34,7 @@ import {
 import { emptyHistory, type HistoryData } from "./history.js";
 import { applyModelEvent, emptyModel, type ModelData } from "./model.js";
 import { applyPolicyEvent, emptyPolicy, type PolicyData } from "./policy.js";
+import { applyPruneCheckEvent, emptyPruneCheck, type PruneCheckData } from "./prune-check.js";
 import { createLocalApiActions, emptyLocalApi, type LocalApiActions, type LocalApiData } from "./local-api.js";
 import { applyTelemetryFrame, emptyTelemetry, type TelemetryData } from "./telemetry.js";
 import { emptyUi, type Connection, type Theme, type UiData } from "./ui.js";
@@ -53,6 +54,9 @@ export interface AppActions extends LocalApiActions {
   resetChat(id: ChatId): Promise<void>;
   updateSettings(id: ChatId, settings: Partial<ChatSettings>): Promise<void>;
   setPolicy(setting: AggressivenessSetting): Promise<void>;
+  /** Starts the loaded model's pruning check (progress arrives as events). */
+  startPruneCheck(quick: boolean): Promise<void>;
+  cancelPruneCheck(): Promise<void>;
   openModelDialog(): Promise<void>;
   openModelFile(file: File): Promise<void>;
   setTheme(theme: Theme): void;
@@ -84,6 +88,7 @@ export interface AppState {
   chats: ChatsData;
   model: ModelData;
   policy: PolicyData;
+  pruneCheck: PruneCheckData;
   telemetry: TelemetryData;
   ui: UiData;
   history: HistoryData;
@@ -134,8 +139,18 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
         policy: { state: policy, pending: s.policy.pending },
         chats: replaceAll(s.chats, chats),
       }));
+      void loadPruneCheck();
       return chats;
     };
+
+    async function loadPruneCheck() {
+      try {
+        const state = await api.getPruneCheck();
+        set({ pruneCheck: { state } });
+      } catch {
+        /* a host without the pruning check */
+      }
+    }
 
     const actions: AppActions = {
       ...createLocalApiActions(api, (fn) => set((s) => ({ localApi: fn(s.localApi) }))),
@@ -354,6 +369,21 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
           fail(error);
         }
       },
+      async startPruneCheck(quick) {
+        try {
+          const state = await api.startPruneCheck({ quick });
+          set({ pruneCheck: { state } });
+        } catch (error) {
+          fail(error);
+        }
+      },
+      async cancelPruneCheck() {
+        try {
+          await api.cancelPruneCheck();
+        } catch (error) {
+          fail(error);
+        }
+      },
       async openModelDialog() {
         if (!api.openModelDialog) {
           get().actions.notify("info", "In web mode the model is chosen when the server starts: npm run serve -- --model PATH");
@@ -441,7 +471,15 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
           chats: applyChatEvent(s.chats, event),
           model: applyModelEvent(s.model, event),
           policy: applyPolicyEvent(s.policy, event),
+          pruneCheck: applyPruneCheckEvent(s.pruneCheck, event),
         }));
+        // a finished check may have changed what Auto stands for
+        if (event.type === "pruneCheck.changed" && event.state.status === "done") {
+          void api
+            .getPolicy()
+            .then((state) => set((s) => ({ policy: { ...s.policy, state } })))
+            .catch(() => {});
+        }
         if (event.type === "host.error") get().actions.notify("error", `${event.code}: ${event.message}`);
         if (event.type === "history.changed" && get().history.open) scheduleHistoryRefresh();
         if (event.type === "model.changed") {
@@ -510,6 +548,7 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
       chats: emptyChats,
       model: emptyModel,
       policy: emptyPolicy,
+      pruneCheck: emptyPruneCheck,
       telemetry: emptyTelemetry,
       ui: emptyUi(),
       history: emptyHistory,
@@ -522,6 +561,7 @@ export function createAppStore(api: MaybeDesktop, options: StoreOptions = {}): A
 export type { ChatState, ChatsData } from "./chats.js";
 export type { ModelData } from "./model.js";
 export type { PolicyData } from "./policy.js";
+export type { PruneCheckData } from "./prune-check.js";
 export type { TelemetryData } from "./telemetry.js";
 export type { UiData, Theme } from "./ui.js";
 export type { HistoryData } from "./history.js";
