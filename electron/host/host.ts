@@ -246,6 +246,34 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
   };
   noteContextBytes();
 
+  /** Replaces the engine by one for `modelPath`, carrying the open chats over (the previous model on a failure). */
+  const switchTo = async (modelPath: string): Promise<ModelInfo> => {
+    const previous = engine;
+    const setting = pruningFor(modelPath, previous.policy.setting);
+    // conversations survive the switch: stopped, then re-created on the new engine with their history
+    await Promise.all(previous.chats().map((chat) => chat.settle()));
+    const chats = previous.chats().map((chat) => chat.snapshot());
+    await previous.dispose();
+    let failure: unknown = null;
+    try {
+      engine = await LynxEngine.load(engineOptions(modelPath));
+    } catch (err) {
+      // the new file passed inspection but failed to load: go back to the previous model
+      failure = err;
+      engine = await LynxEngine.load(engineOptions(previous.info.path));
+    }
+    for (const chat of chats) engine.restoreChat({ ...chat, status: "idle" });
+    pruneCheck.attach(engine);
+    engine.setAggressiveness(setting);
+    attach();
+    if (failure) throw toEngineError(failure);
+    rememberModel(engine.info.path);
+    noteContextBytes();
+    emit({ type: "model.changed", model: engine.info, policy: engine.policy });
+    emit({ type: "library.changed" });
+    return engine.info;
+  };
+
   const host: LynxHost = {
     async getModel() {
       return engine.info;
@@ -432,30 +460,15 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
         await library.checkFit(modelPath, { ...(planned.contextPerChat ? { contextSize: planned.contextPerChat } : {}), ...(planned.maxChats ? { maxChats: planned.maxChats } : {}) }, loadOptions);
       }
       await pruneCheck.cancel();
-      const previous = engine;
-      const setting = pruningFor(modelPath, previous.policy.setting);
-      // conversations survive the switch: stopped, then re-created on the new engine with their history
-      await Promise.all(previous.chats().map((chat) => chat.settle()));
-      const chats = previous.chats().map((chat) => chat.snapshot());
-      await previous.dispose();
-      let failure: unknown = null;
+      // API requests in flight end with a 503 (their sequences go with the old engine) and new ones get a 503 until
+      // the new model is loaded; then the API serves it
+      switching = true;
       try {
-        engine = await LynxEngine.load(engineOptions(modelPath));
-      } catch (err) {
-        // the new file passed inspection but failed to load: go back to the previous model
-        failure = err;
-        engine = await LynxEngine.load(engineOptions(previous.info.path));
+        await localApi.endRequests("the model is being switched: retry in a few seconds");
+        return await switchTo(modelPath);
+      } finally {
+        switching = false;
       }
-      for (const chat of chats) engine.restoreChat({ ...chat, status: "idle" });
-      pruneCheck.attach(engine);
-      engine.setAggressiveness(setting);
-      attach();
-      if (failure) throw toEngineError(failure);
-      rememberModel(engine.info.path);
-      noteContextBytes();
-      emit({ type: "model.changed", model: engine.info, policy: engine.policy });
-      emit({ type: "library.changed" });
-      return engine.info;
     },
     async dispose() {
       eventListeners.clear();
@@ -471,19 +484,6 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
         store?.close();
       }
     },
-  };
-  // A model switch: API requests in flight end with a 503 (their sequences go with the old engine) and new ones get
-  // a 503 until the new model is loaded; then the API serves it. A bad file is refused before anything is ended.
-  const switchModel = host.openModel.bind(host);
-  host.openModel = async (path: string) => {
-    await inspectModelFile(path);
-    switching = true;
-    try {
-      await localApi.endRequests("the model is being switched: retry in a few seconds");
-      return await switchModel(path);
-    } finally {
-      switching = false;
-    }
   };
   return host;
 }
