@@ -95,6 +95,7 @@ describe("Local API in the host", () => {
       expect(frames.at(-1)!.chats.some((c) => c.chatId.startsWith(apiGenerationPrefix))).toBe(false);
       expect((await host.getLocalApi()).requests).toEqual([]);
 
+      await host.stop(tab.id);
       // a model switch: requests in flight end with a 503, then the API serves the new engine
       // sampled (a random model's greedy answer may end at once): both are still generating at the switch
       const whole = client.chat.completions.create({ model: "qwen3moe-tiny", messages, temperature: 1, seed: 1, max_tokens: 3000 }).then(
@@ -130,7 +131,6 @@ describe("Local API in the host", () => {
       expect(answer.usage!.completion_tokens).toBeGreaterThan(0);
       expect((answer as unknown as { lynx: { policy: unknown } }).lynx.policy).toEqual((await host.getPolicy()).effective);
       expect((await host.getPolicy()).setting).toEqual({ mode: "budget", experts: 3 });
-      await host.stop(tab.id).catch(() => {});
     } finally {
       offTelemetry();
       await host.dispose();
