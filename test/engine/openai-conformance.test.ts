@@ -27,7 +27,7 @@ const model = "default";
 const sequences = 8;
 const threads = 2;
 
-type Case = "unknown-model-404" | "invalid-parameter-400" | "context-length-code" | "body-too-large-413";
+type Case = "unknown-model-404" | "invalid-parameter-400" | "context-length-code" | "body-too-large-413" | "json-object-mode";
 
 interface Target {
   name: string;
@@ -56,6 +56,7 @@ const targets: Target[] = [
       "invalid-parameter-400": "llama-server accepts out-of-range parameters (temperature: 5) instead of a 400",
       "context-length-code": "llama-server answers 400 with type `exceed_context_size_error` and a numeric code, not code `context_length_exceeded`",
       "body-too-large-413": "llama-server has no request-body limit of its own: a 5 MB body is read and refused as too long for the context (400), not 413",
+      "json-object-mode": "llama-server turns json_object without a schema into no grammar at all: the answer need not be JSON",
     },
   },
 ];
@@ -252,7 +253,7 @@ for (const target of targets) {
       expect(b.choices[0]!.message.content).toBe(a.choices[0]!.message.content);
     });
 
-    it("response_format json_schema output parses and validates; json_object gives valid JSON", async () => {
+    it("response_format json_schema output parses and validates against its schema", async () => {
       const schema = {
         type: "object",
         properties: { verdict: { enum: ["yes", "no"] }, reason: { type: "string", maxLength: 24 }, sure: { type: "boolean" } },
@@ -264,10 +265,12 @@ for (const target of targets) {
       const content = completion.choices[0]!.message.content!;
       expect(completion.choices[0]!.finish_reason).toBe("stop");
       expect(validator.safeParse(JSON.parse(content)).success, content).toBe(true);
+    });
 
-      // JSON mode: OpenAI promises valid JSON (ours is always an object; llama-server's any JSON value)
+    it.skipIf(departs("json-object-mode"))(title("response_format json_object (JSON mode) gives valid JSON", "json-object-mode"), async () => {
       const object = await client.chat.completions.create(chat("Give me JSON.", { max_tokens: 96, response_format: { type: "json_object" } }));
       const text = object.choices[0]!.message.content!;
+      // a finished answer parses; a cut one (length) cannot be asked to
       if (object.choices[0]!.finish_reason === "stop") expect(() => JSON.parse(text), text).not.toThrow();
     });
 
