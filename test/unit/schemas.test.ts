@@ -28,6 +28,15 @@ describe("API argument schemas", () => {
         "setPolicy",
         "stop",
         "updateChatSettings",
+        "listModels",
+        "estimateFit",
+        "loadModel",
+        "updateModelSettings",
+        "deleteModel",
+        "startDownload",
+        "pauseDownload",
+        "resumeDownload",
+        "cancelDownload",
       ].sort(),
     );
   });
