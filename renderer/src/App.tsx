@@ -4,6 +4,7 @@ import { AggressivenessControl } from "./components/AggressivenessControl.js";
 import { ChatView } from "./components/ChatView.js";
 import { BatchHeatmap, ChatHeatmap } from "./components/Heatmaps.js";
 import { HistoryPanel } from "./components/HistoryPanel.js";
+import { LibraryPanel } from "./components/LibraryPanel.js";
 import { ModelPanel } from "./components/ModelPanel.js";
 import { StatsPanel } from "./components/StatsPanel.js";
 import { TabBar } from "./components/TabBar.js";
@@ -56,6 +57,7 @@ export function App({ api }: { api: AppApi }) {
   const modelName = useApp((s) => s.model.info?.name ?? "");
   const historyOpen = useApp((s) => s.history.open);
   const [dragging, setDragging] = useState(false);
+  const [libraryOpen, setLibraryOpen] = useState(false);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -164,6 +166,9 @@ export function App({ api }: { api: AppApi }) {
         >
           History
         </button>
+        <button type="button" className="library-toggle" aria-pressed={libraryOpen} onClick={() => setLibraryOpen((v) => !v)} data-testid="library-toggle">
+          Models
+        </button>
         <button
           type="button"
           className="theme-toggle"
@@ -180,6 +185,7 @@ export function App({ api }: { api: AppApi }) {
           <HistoryPanel />
         </div>
         <div className="chat-column">
+          {libraryOpen && <LibraryPanel api={api} />}
           <TabBar />
           <ChatArea />
         </div>
