@@ -17,6 +17,7 @@ import { readJsonFile, writeFileAtomic, fsyncDir } from "../store/durable-fs.js"
 export const stagingFolderName = ".downloads";
 const maxUriLength = 2048;
 const maxDownloadsKept = 100;
+const interruptedMessage = "interrupted when the app stopped; resume to continue";
 
 export interface DownloadManagerOptions {
   modelsDir: () => string;
@@ -59,7 +60,7 @@ const stateFileSchema = z.object({ version: z.literal(1), downloads: z.array(z.u
 interface Live {
   downloader: ModelDownloader | null;
   /** Set when the user (or dispose) stopped it: what to do once ipull has let go. */
-  stopping: "pause" | "cancel" | "stall" | null;
+  stopping: "pause" | "quit" | "cancel" | "stall" | null;
   lastEmit: number;
   lastBytes: number;
   lastBytesAt: number;
@@ -123,11 +124,7 @@ export class DownloadManager {
   async pause(id: string): Promise<DownloadState> {
     const record = this.record(id);
     const live = this.live.get(id);
-    if (live && (record.status === "downloading" || record.status === "starting")) {
-      live.stopping = "pause";
-      await live.downloader?.cancel({ deleteTempFile: false });
-      await live.run;
-    }
+    if (live && (record.status === "downloading" || record.status === "starting")) await this.stopTransfer(record, live, "pause");
     return this.stateOf(record);
   }
 
@@ -147,11 +144,7 @@ export class DownloadManager {
     const record = this.record(id);
     const live = this.live.get(id);
     if (record.status === "done" || record.status === "cancelled") return this.stateOf(record);
-    if (live) {
-      live.stopping = "cancel";
-      await live.downloader?.cancel({ deleteTempFile: true });
-      await live.run;
-    }
+    if (live) await this.stopTransfer(record, live, "cancel");
     this.removeStaging(record);
     record.status = "cancelled";
     record.error = null;
@@ -164,34 +157,49 @@ export class DownloadManager {
     for (;;) {
       const live = this.live.get(id);
       if (!live) return this.get(id);
-      await live.run;
+      await Promise.race([live.run, new Promise((r) => setTimeout(r, 500))]);
     }
   }
 
   /** Downloads that were running when the app last stopped (marked paused when the list was read). */
   interrupted(): string[] {
-    return [...this.records.values()].filter((r) => r.status === "paused" && r.error?.code === "DOWNLOAD_FAILED" && r.error.message.startsWith("interrupted")).map((r) => r.id);
+    return [...this.records.values()].filter((r) => r.status === "paused" && r.error?.code === "DOWNLOAD_FAILED" && r.error.message === interruptedMessage).map((r) => r.id);
   }
 
   /** Stops every transfer, keeping partial files: they resume after a restart. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await Promise.all(
-      [...this.live.entries()].map(async ([, live]) => {
-        live.stopping = "pause";
-        await live.downloader?.cancel({ deleteTempFile: false }).catch(() => {});
-        await live.run;
-      }),
-    );
+    await Promise.all([...this.live.entries()].map(([id, live]) => this.stopTransfer(this.records.get(id)!, live, "quit")));
     this.save(true);
   }
 
   // internals
 
+  /**
+   * Asks ipull to let go and waits for it, bounded: a transfer closed while it waits between retries may never
+   * settle its promise, and a pause must not hang on that (the state is set here then).
+   */
+  private async stopTransfer(record: DownloadRecord, live: Live, mode: "pause" | "quit" | "cancel" | "stall") {
+    live.stopping = mode;
+    const gaveUp = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 5000).unref());
+    await Promise.race([live.downloader?.cancel({ deleteTempFile: mode === "cancel" }).catch(() => {}), gaveUp]);
+    const outcome = await Promise.race([live.run.then(() => "settled" as const), gaveUp]);
+    if (outcome === "timeout") {
+      if (live.watchdog) clearInterval(live.watchdog);
+      this.live.delete(record.id);
+      this.stopped(record, live, null);
+    }
+  }
+
   private async begin(record: DownloadRecord): Promise<void> {
+    const resuming = record.fileName !== null;
     const live: Live = { downloader: null, stopping: null, lastEmit: 0, lastBytes: record.downloadedBytes, lastBytesAt: this.now(), samples: [], watchdog: null, run: Promise.resolve() };
     this.live.set(record.id, live);
+    // ipull saves its progress at the end of the partial file asynchronously, and may still be writing it after its
+    // transfer settled; reading a half-written record made a resumed downloader allocate without bound (seen with
+    // node-llama-cpp 3.21.1 / ipull 3.9.5), so a resume waits until the partial file is quiet
+    if (resuming) await waitUntilQuiet(record.stagingDir);
     let downloader: ModelDownloader;
     try {
       fs.mkdirSync(record.stagingDir, { recursive: true });
@@ -217,11 +225,14 @@ export class DownloadManager {
     record.downloadedBytes = downloader.downloadedSize;
     try {
       if (downloader.totalFiles !== 1) throw new EngineError("INVALID_INPUT", `${record.uri} is split into ${downloader.totalFiles} files; the library takes single-file GGUFs`);
-      const probe = await probeSource(resolvedUrlOf(downloader));
-      record.expectedSha256 = probe.sha256;
-      record.expectedSize = probe.size;
-      if (probe.size !== null && record.totalBytes > 0 && probe.size !== record.totalBytes) {
-        throw new EngineError("DOWNLOAD_VERIFY_FAILED", `the source says ${probe.size} bytes but sends a Content-Length of ${record.totalBytes}`);
+      // asked once; a resume keeps what the source said the first time
+      if (!resuming) {
+        const probe = await probeSource(resolvedUrlOf(downloader));
+        record.expectedSha256 = probe.sha256;
+        record.expectedSize = probe.size;
+      }
+      if (record.expectedSize !== null && record.totalBytes > 0 && record.expectedSize !== record.totalBytes) {
+        throw new EngineError("DOWNLOAD_VERIFY_FAILED", `the source says ${record.expectedSize} bytes but sends a Content-Length of ${record.totalBytes}`);
       }
       this.checkDisk(record);
     } catch (err) {
@@ -289,8 +300,10 @@ export class DownloadManager {
   /** ipull let go of the transfer: paused, cancelled, stalled or failed. */
   private stopped(record: DownloadRecord, live: Live, err: unknown) {
     if (live.stopping === "cancel") return; // cancel() finishes the bookkeeping
-    if (live.stopping === "pause") {
+    if (live.stopping === "pause" || live.stopping === "quit") {
       record.status = "paused";
+      // a download the app stopped on its way out resumes at the next start
+      if (live.stopping === "quit") record.error = { code: "DOWNLOAD_FAILED", message: interruptedMessage };
       this.changed(record, true);
       return;
     }
@@ -298,7 +311,10 @@ export class DownloadManager {
       this.fail(record, new EngineError("DOWNLOAD_FAILED", `no data for ${Math.round(this.stallTimeoutMs() / 1000)} s from ${record.uri}; resume to try again`));
       return;
     }
-    this.fail(record, downloadError(err, record.uri));
+    const error = downloadError(err, record.uri);
+    // an HTTP refusal will not change on a resume: nothing partial is worth keeping
+    if (error.code === "DOWNLOAD_HTTP_ERROR") this.removeStaging(record);
+    this.fail(record, error);
   }
 
   private progress(record: DownloadRecord, live: Live, downloaded: number, total: number) {
@@ -320,8 +336,7 @@ export class DownloadManager {
   private checkStall(record: DownloadRecord, live: Live) {
     if (live.stopping || record.status !== "downloading") return;
     if (this.now() - live.lastBytesAt < this.stallTimeoutMs()) return;
-    live.stopping = "stall";
-    void live.downloader?.cancel({ deleteTempFile: false }).catch(() => {});
+    void this.stopTransfer(record, live, "stall");
   }
 
   private stallTimeoutMs() {
@@ -415,7 +430,7 @@ export class DownloadManager {
       if (record.status === "starting" || record.status === "downloading" || record.status === "verifying") {
         // the app stopped while it ran: its partial file is still in the staging folder
         record.status = "paused";
-        record.error = { code: "DOWNLOAD_FAILED", message: "interrupted when the app stopped; resume to continue" };
+        record.error = { code: "DOWNLOAD_FAILED", message: interruptedMessage };
       }
       this.records.set(record.id, record);
     }
@@ -501,6 +516,28 @@ export async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/** Waits until no file in `dir` changed size or mtime for 400 ms (at most 5 s). */
+async function waitUntilQuiet(dir: string) {
+  const snapshot = () => {
+    try {
+      return fs.readdirSync(dir).map((n) => { const st = fs.statSync(path.join(dir, n)); return `${n}:${st.size}:${st.mtimeMs}`; }).join("|");
+    } catch {
+      return "";
+    }
+  };
+  const until = Date.now() + 5000;
+  let last = snapshot();
+  let quietSince = Date.now();
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = snapshot();
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    } else if (Date.now() - quietSince >= 400) return;
+  }
 }
 
 function freeDiskBytes(dir: string): number {

@@ -5,6 +5,7 @@ import { ChatView } from "./components/ChatView.js";
 import { BatchHeatmap, ChatHeatmap } from "./components/Heatmaps.js";
 import { HistoryPanel } from "./components/HistoryPanel.js";
 import { LocalApiPanel } from "./components/LocalApiPanel.js";
+import { LibraryPanel } from "./components/LibraryPanel.js";
 import { ModelPanel } from "./components/ModelPanel.js";
 import { StatsPanel } from "./components/StatsPanel.js";
 import { TabBar } from "./components/TabBar.js";
@@ -57,6 +58,7 @@ export function App({ api }: { api: AppApi }) {
   const modelName = useApp((s) => s.model.info?.name ?? "");
   const historyOpen = useApp((s) => s.history.open);
   const [dragging, setDragging] = useState(false);
+  const [libraryOpen, setLibraryOpen] = useState(false);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -165,6 +167,9 @@ export function App({ api }: { api: AppApi }) {
         >
           History
         </button>
+        <button type="button" className="library-toggle" aria-pressed={libraryOpen} onClick={() => setLibraryOpen((v) => !v)} data-testid="library-toggle">
+          Models
+        </button>
         <button
           type="button"
           className="theme-toggle"
@@ -181,6 +186,7 @@ export function App({ api }: { api: AppApi }) {
           <HistoryPanel />
         </div>
         <div className="chat-column">
+          {libraryOpen && <LibraryPanel api={api} />}
           <TabBar />
           <ChatArea />
         </div>

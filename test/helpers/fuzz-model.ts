@@ -19,6 +19,7 @@ interface ExpectedChat {
 const neutral = new Set([
   "getModel", "listChats", "stop", "regenerate", "resetChat", "getPolicy", "listHistory", "exportChat",
   "getAppSettings", "updateAppSettings", "getStorageInfo", "openModelDialog", "getLocalApi", "setLocalApi",
+  "listModels", "estimateFit", "updateModelSettings", "deleteModel", "startDownload", "pauseDownload", "resumeDownload", "cancelDownload",
 ]);
 
 export class DoorModel {

@@ -1,0 +1,104 @@
+// Library slice (its own zustand store): the model library's state from the host, kept fresh by its events
+// (download.progress replaces one download in place; library.changed and model.changed reload the list).
+import { createStore, type StoreApi } from "zustand/vanilla";
+import type { DownloadState, FitEstimate, HostEvent, LynxApi, ModelLibraryState, ModelSettingsUpdate } from "../../../electron/api/contract.js";
+import { toApiError } from "../../../electron/api/api-error.js";
+
+export interface LibraryData {
+  state: ModelLibraryState | null;
+  loading: boolean;
+  error: string | null;
+  /** A refused load waiting for the user to insist: the file and the numbers. */
+  refused: { path: string; message: string } | null;
+}
+
+export interface LibraryActions {
+  refresh(): Promise<void>;
+  download(uri: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  cancel(id: string): Promise<void>;
+  load(path: string, force?: boolean): Promise<void>;
+  remove(path: string): Promise<void>;
+  saveSettings(path: string, patch: ModelSettingsUpdate): Promise<void>;
+  estimate(path: string, contextSize?: number, maxChats?: number): Promise<FitEstimate | null>;
+  dismissRefusal(): void;
+  dispose(): void;
+}
+
+export type LibraryStore = StoreApi<LibraryData & LibraryActions>;
+
+/** Replaces a download in the list (or adds it), keeping the newest first. */
+export function applyDownload(state: ModelLibraryState, download: DownloadState): ModelLibraryState {
+  const rest = state.downloads.filter((d) => d.id !== download.id);
+  return { ...state, downloads: [download, ...rest].sort((a, b) => b.createdAt - a.createdAt) };
+}
+
+export function createLibraryStore(api: LynxApi): LibraryStore {
+  let reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  const store = createStore<LibraryData & LibraryActions>()((set, get) => {
+    const guard = async (run: () => Promise<unknown>) => {
+      try {
+        await run();
+        set({ error: null });
+      } catch (err) {
+        set({ error: toApiError(err).message });
+      }
+    };
+    return {
+      state: null,
+      loading: false,
+      error: null,
+      refused: null,
+      async refresh() {
+        set({ loading: true });
+        await guard(async () => set({ state: await api.listModels() }));
+        set({ loading: false });
+      },
+      download: (uri) => guard(() => api.startDownload(uri)),
+      pause: (id) => guard(() => api.pauseDownload(id)),
+      resume: (id) => guard(() => api.resumeDownload(id)),
+      cancel: (id) => guard(() => api.cancelDownload(id)),
+      async load(path, force = false) {
+        try {
+          await api.loadModel(path, force ? { force: true } : undefined);
+          set({ refused: null, error: null });
+        } catch (err) {
+          const body = toApiError(err);
+          if (body.code === "MODEL_TOO_LARGE") set({ refused: { path, message: body.message } });
+          else set({ error: body.message });
+        }
+      },
+      remove: (path) => guard(() => api.deleteModel(path)),
+      saveSettings: (path, patch) => guard(async () => {
+        await api.updateModelSettings(path, patch);
+        await get().refresh();
+      }),
+      async estimate(path, contextSize, maxChats) {
+        try {
+          return await api.estimateFit(path, { ...(contextSize ? { contextSize } : {}), ...(maxChats ? { maxChats } : {}) });
+        } catch (err) {
+          set({ error: toApiError(err).message });
+          return null;
+        }
+      },
+      dismissRefusal: () => set({ refused: null }),
+      dispose() {
+        unsubscribe();
+        if (reloadTimer) clearTimeout(reloadTimer);
+      },
+    };
+  });
+  const onEvent = (event: HostEvent) => {
+    if (event.type === "download.progress") {
+      const current = store.getState().state;
+      if (current) store.setState({ state: applyDownload(current, event.download) });
+    } else if (event.type === "library.changed" || event.type === "model.changed") {
+      // several changes in a row reload once
+      if (reloadTimer) clearTimeout(reloadTimer);
+      reloadTimer = setTimeout(() => void store.getState().refresh(), 150);
+    }
+  };
+  const unsubscribe = api.subscribe(onEvent, () => {});
+  return store;
+}
