@@ -149,6 +149,7 @@ describe.skipIf(!present)("OpenAI-compatible API (openai client)", () => {
     const victim = await start(prompts[0]!);
     let chunks = 0;
     let releasedMs = -1;
+    let stepsUntilRelease = -1;
     let last = performance.now();
     let slowestGap = 0;
     for await (const _ of victim) {
@@ -158,11 +159,14 @@ describe.skipIf(!present)("OpenAI-compatible API (openai client)", () => {
       last = now;
       if (++chunks === 4) {
         const busy = engine.pool.busyOwners().length;
+        const stepsAtAbort = engine.scheduler.stats.decodeSteps;
         const t0 = performance.now();
         victim.controller.abort();
-        while (performance.now() - t0 < 1000) {
+        // watch long enough to see a late release on a loaded machine (the bounds below are what is asserted)
+        while (performance.now() - t0 < Math.max(1000, 4 * slowestGap)) {
           if (engine.pool.busyOwners().length < busy) {
             releasedMs = performance.now() - t0;
+            stepsUntilRelease = engine.scheduler.stats.decodeSteps - stepsAtAbort;
             break;
           }
           await sleep(1);
@@ -170,12 +174,16 @@ describe.skipIf(!present)("OpenAI-compatible API (openai client)", () => {
         break;
       }
     }
-    // an abort cannot cut a native decode short: the sequence frees when the step in flight ends. 100 ms, or on
-    // this shared machine at worst two of the slowest steps this stream saw
+    // the others end before anything is asserted, so a failure here does not leave the next test a busy pool
+    const otherFinishes = await Promise.all(others);
+    // an abort cannot cut a native decode short: the sequence frees when the step in flight ends, so within the
+    // others' next decode step (at most one more begins before the abort is seen). Unloaded that is 10-25 ms here;
+    // a loaded machine can stretch one step past a second, so time alone is bounded by the slowest step seen
     expect(releasedMs).toBeGreaterThanOrEqual(0);
-    expect(releasedMs).toBeLessThan(Math.max(100, 2 * slowestGap));
-    console.log(`abort: sequence freed after ${releasedMs.toFixed(1)} ms (slowest step seen ${slowestGap.toFixed(1)} ms)`);
-    expect(await Promise.all(others)).toEqual(expect.arrayContaining([expect.stringMatching(/^(stop|length)$/)]));
+    expect(stepsUntilRelease).toBeLessThanOrEqual(2);
+    if (slowestGap < 50) expect(releasedMs).toBeLessThan(100);
+    console.log(`abort: sequence freed after ${releasedMs.toFixed(1)} ms, ${stepsUntilRelease} decode steps (slowest step seen ${slowestGap.toFixed(1)} ms)`);
+    expect(otherFinishes).toEqual(expect.arrayContaining([expect.stringMatching(/^(stop|length)$/)]));
   });
 
   it("a request queued behind a full pool starts when a sequence frees; beyond the queue: 503 with Retry-After", async () => {
