@@ -265,13 +265,16 @@ export class DownloadManager {
 
   private async transfer(record: DownloadRecord, live: Live, downloader: ModelDownloader): Promise<void> {
     let staged: string;
+    // a stop that gave up waiting on ipull (stopTransfer) already settled the record; a later attempt may own it now
+    const superseded = () => this.live.get(record.id) !== live;
     try {
       staged = await downloader.download();
     } catch (err) {
       await this.drain(record);
-      this.stopped(record, live, err);
+      if (!superseded()) this.stopped(record, live, err);
       return;
     }
+    if (superseded()) return;
     if (live.stopping) {
       await this.drain(record);
       this.stopped(record, live, null);
