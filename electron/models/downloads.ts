@@ -66,7 +66,12 @@ interface Live {
   lastBytesAt: number;
   samples: Array<{ t: number; bytes: number }>;
   watchdog: ReturnType<typeof setInterval> | null;
+  /**
+   * Settles once this attempt is over (it failed to start, or ipull's transfer ended and nothing writes the partial
+   * file any more). Created with the attempt, so whoever waits on it before the transfer is under way really waits.
+   */
   run: Promise<void>;
+  ended: () => void;
 }
 
 /** What the user may type: an http(s) URL or one of node-llama-cpp's hf: forms. */
@@ -154,11 +159,9 @@ export class DownloadManager {
 
   /** Waits until a download is no longer moving (done, failed, paused or cancelled). */
   async settled(id: string): Promise<DownloadState> {
-    for (;;) {
-      const live = this.live.get(id);
-      if (!live) return this.get(id);
-      await Promise.race([live.run, new Promise((r) => setTimeout(r, 500))]);
-    }
+    // loops because a resume may start a new attempt meanwhile; every turn waits on a pending attempt's promise
+    for (let live = this.live.get(id); live; live = this.live.get(id)) await live.run;
+    return this.get(id);
   }
 
   /** Downloads that were running when the app last stopped (marked paused when the list was read). */
@@ -183,23 +186,28 @@ export class DownloadManager {
   private async stopTransfer(record: DownloadRecord, live: Live, mode: "pause" | "quit" | "cancel" | "stall") {
     live.stopping = mode;
     const gaveUp = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 5000).unref());
+    // a transfer still being set up (no downloader yet) sees `stopping` in begin() and lets go there
     await Promise.race([live.downloader?.cancel({ deleteTempFile: mode === "cancel" }).catch(() => {}), gaveUp]);
     const outcome = await Promise.race([live.run.then(() => "settled" as const), gaveUp]);
     if (outcome === "timeout") {
       if (live.watchdog) clearInterval(live.watchdog);
-      this.live.delete(record.id);
+      if (this.live.get(record.id) === live) this.live.delete(record.id);
       this.stopped(record, live, null);
+      live.ended();
     }
   }
 
   private async begin(record: DownloadRecord): Promise<void> {
     const resuming = record.fileName !== null;
-    const live: Live = { downloader: null, stopping: null, lastEmit: 0, lastBytes: record.downloadedBytes, lastBytesAt: this.now(), samples: [], watchdog: null, run: Promise.resolve() };
+    let ended!: () => void;
+    const run = new Promise<void>((resolve) => (ended = resolve));
+    const live: Live = { downloader: null, stopping: null, lastEmit: 0, lastBytes: record.downloadedBytes, lastBytesAt: this.now(), samples: [], watchdog: null, run, ended };
     this.live.set(record.id, live);
-    // ipull saves its progress at the end of the partial file asynchronously, and may still be writing it after its
-    // transfer settled; reading a half-written record made a resumed downloader allocate without bound (seen with
-    // node-llama-cpp 3.21.1 / ipull 3.9.5), so a resume waits until the partial file is quiet
-    if (resuming) await waitUntilQuiet(record.stagingDir);
+    const letGo = () => {
+      if (live.watchdog) clearInterval(live.watchdog);
+      if (this.live.get(record.id) === live) this.live.delete(record.id);
+      live.ended();
+    };
     let downloader: ModelDownloader;
     try {
       fs.mkdirSync(record.stagingDir, { recursive: true });
@@ -215,11 +223,18 @@ export class DownloadManager {
         ...(this.options.huggingFaceEndpoint ? { endpoints: { huggingFace: this.options.huggingFaceEndpoint } } : {}),
       });
     } catch (err) {
-      this.live.delete(record.id);
       this.fail(record, downloadError(err, record.uri));
+      letGo();
       throw new EngineError(record.error!.code as EngineErrorCode, record.error!.message, { cause: err });
     }
     live.downloader = downloader;
+    if (live.stopping) {
+      // paused, cancelled or quit while the source was being asked: nothing was transferred yet
+      await downloader.cancel({ deleteTempFile: live.stopping === "cancel" }).catch(() => {});
+      this.stopped(record, live, null);
+      letGo();
+      return;
+    }
     record.fileName = downloader.entrypointFilename;
     record.totalBytes = downloader.totalSize;
     record.downloadedBytes = downloader.downloadedSize;
@@ -236,30 +251,32 @@ export class DownloadManager {
       }
       this.checkDisk(record);
     } catch (err) {
-      this.live.delete(record.id);
       await downloader.cancel({ deleteTempFile: true }).catch(() => {});
       this.removeStaging(record);
       this.fail(record, toEngineError(err));
+      letGo();
       throw err;
     }
     record.status = "downloading";
     this.changed(record, true);
     live.watchdog = setInterval(() => this.checkStall(record, live), Math.min(1000, this.stallTimeoutMs()));
-    live.run = this.transfer(record, live, downloader).finally(() => {
-      if (live.watchdog) clearInterval(live.watchdog);
-      this.live.delete(record.id);
-    });
+    void this.transfer(record, live, downloader).finally(letGo);
   }
 
   private async transfer(record: DownloadRecord, live: Live, downloader: ModelDownloader): Promise<void> {
     let staged: string;
+    // a stop that gave up waiting on ipull (stopTransfer) already settled the record; a later attempt may own it now
+    const superseded = () => this.live.get(record.id) !== live;
     try {
       staged = await downloader.download();
     } catch (err) {
-      this.stopped(record, live, err);
+      await this.drain(record);
+      if (!superseded()) this.stopped(record, live, err);
       return;
     }
+    if (superseded()) return;
     if (live.stopping) {
+      await this.drain(record);
       this.stopped(record, live, null);
       return;
     }
@@ -281,6 +298,17 @@ export class DownloadManager {
       this.removeStaging(record);
       this.fail(record, toEngineError(err));
     }
+  }
+
+  /**
+   * ipull's download() settles once its close() returned, but a stopped transfer can still write the partial file:
+   * close() neither waits for the chunk writes of the streams it aborted nor for a progress save queued behind its
+   * lock (that save reopens the file after close, seen with ipull 3.9.5). Until those land, a new downloader on the
+   * same file would read a progress record that is about to change, and a late save after the next attempt finished
+   * would grow the finished file. So a stopped attempt ends only when the partial file is quiet.
+   */
+  private async drain(record: DownloadRecord) {
+    await waitUntilQuiet(record.stagingDir);
   }
 
   private async verify(record: DownloadRecord, file: string) {

@@ -104,7 +104,8 @@ describe.skipIf(!hasChromium)("model library in the browser", () => {
     const big = path.join(models, "huge-context.gguf");
     copyFileSync(path.join(fixtures, "glm4moe-tiny.gguf"), big);
     openModelSettingsStore(dataDir).update(modelFingerprint(big), { contextSize: 1 << 22 }, { path: big, size: statSync(big).size });
-    files = await startModelServer([path.join(fixtures, "olmoe-tiny.gguf")], { throttle: 30 * 1024 * 1024 });
+    // 2 MiB/s per connection (ipull opens 3): a few seconds, long enough for the page to show progress
+    files = await startModelServer([path.join(fixtures, "olmoe-tiny.gguf")], { throttle: 2 * 1024 * 1024 });
     server = await startServer(dataDir);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   });
@@ -134,9 +135,9 @@ describe.skipIf(!hasChromium)("model library in the browser", () => {
     await page.close();
   });
 
-  // Skipped: in web mode the page saw the download's progress up to 41% and then no further event within 60 s (the
-  // same download through the host in test/engine/model-downloads.test.ts completes); not understood yet.
-  it.skip("downloads from a local server with progress, ending in the library", async () => {
+  // The page must follow the download by the host's events alone: this build runs React's StrictMode checks (vitest's
+  // NODE_ENV reaches vite), which once left the panel unsubscribed and frozen at the first list it fetched.
+  it("downloads from a local server with progress, ending in the library", async () => {
     const page = await browser.newPage();
     await page.goto(server.url);
     await page.click("[data-testid=library-toggle]");
@@ -144,15 +145,14 @@ describe.skipIf(!hasChromium)("model library in the browser", () => {
     await page.fill("[data-testid=download-uri]", `${files.origin}/plain/files/olmoe-tiny.gguf`);
     await page.click("[data-testid=download-start]");
     const percents: number[] = [];
-    const rows = async () => page.$$eval("[data-testid=download], .library-error", (els) => els.map((e) => e.textContent));
     await until("the download to finish", async () => {
-      void rows;
       const text = await page.$eval("[data-testid=download] [data-testid=download-percent]", (e) => e.textContent ?? "").catch(() => "");
       if (text) percents.push(Number(text.replace("%", "")));
       const status = await page.$eval("[data-testid=download]", (e) => e.getAttribute("data-status")).catch(() => null);
       return status === "done";
     }, 60_000);
-    expect(percents.some((p) => p > 0 && p < 100)).toBe(true);
+    // several values between 0 and 100: the page followed the progress events (a frozen panel shows one)
+    expect(new Set(percents.filter((p) => p > 0 && p < 100)).size, JSON.stringify(percents)).toBeGreaterThan(1);
     await until("the downloaded file in the library", async () => (await listed()).includes("olmoe-tiny.gguf"), 30_000);
 
     await page.close();

@@ -113,11 +113,7 @@ describe("model downloads", () => {
     expect(refetched).toBeLessThan(fixtureBytes.length / 4);
   });
 
-  // Skipped: resuming a paused download in the same process sometimes made ipull 3.9.5 (under node-llama-cpp's
-  // downloader) allocate until the heap ran out while it read its saved progress back; waiting until the partial file
-  // is quiet (downloads.ts) fixed the case reproduced by hand but not every run. A resume in a fresh process (an app
-  // restart) worked in every manual run. Open problem, see docs/models.md.
-  it.skip("pauses and resumes, and resumes after an app restart from the saved list", async () => {
+  it("pauses and resumes, and resumes after an app restart from the saved list", async () => {
     server.throttle = 6 * 1024 * 1024;
     const { library, dataDir } = openLibrary();
     const started = await library.downloads.start(`${server.origin}/plain/files/${name}`);
@@ -126,7 +122,8 @@ describe("model downloads", () => {
     expect(paused.status).toBe("paused");
     const atPause = server.rangedBytes();
     await library.downloads.resume(started.id);
-    await waitFor(() => library.downloads.get(started.id).downloadedBytes > 13 * 1024 * 1024, "two thirds of the file");
+    // ipull keeps only whole 5 MiB chunks (3 streams at a time): past 20 MB most chunks are complete and saved
+    await waitFor(() => library.downloads.get(started.id).downloadedBytes > 20 * 1024 * 1024, "most of the file");
 
     // "quit" the app: the transfer stops, the partial file and the list stay
     await library.dispose();

@@ -41,10 +41,7 @@ function SettingsForm({ model, onSave }: { model: LibraryModel; onSave: (patch: 
 
 export function LibraryPanel({ api }: { api: LynxApi }) {
   const store = useMemo(() => createLibraryStore(api), [api]);
-  useEffect(() => {
-    void store.getState().refresh();
-    return () => store.getState().dispose();
-  }, [store]);
+  useEffect(() => store.getState().attach(), [store]);
   const { state, error, refused, loading } = useStore(store);
   const actions = store.getState();
   const [uri, setUri] = useState("");

@@ -1,5 +1,7 @@
 // Library slice (its own zustand store): the model library's state from the host, kept fresh by its events
 // (download.progress replaces one download in place; library.changed and model.changed reload the list).
+// The store listens to the host only while attached (a component's effect attaches it and its cleanup detaches it),
+// so an effect that React runs, cleans up and runs again (StrictMode) ends subscribed.
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type { DownloadState, FitEstimate, HostEvent, LynxApi, ModelLibraryState, ModelSettingsUpdate } from "../../../electron/api/contract.js";
 import { toApiError } from "../../../electron/api/api-error.js";
@@ -23,7 +25,8 @@ export interface LibraryActions {
   saveSettings(path: string, patch: ModelSettingsUpdate): Promise<void>;
   estimate(path: string, contextSize?: number, maxChats?: number): Promise<FitEstimate | null>;
   dismissRefusal(): void;
-  dispose(): void;
+  /** Listens to the host's events and loads the list; returns the detach. */
+  attach(): () => void;
 }
 
 export type LibraryStore = StoreApi<LibraryData & LibraryActions>;
@@ -34,8 +37,24 @@ export function applyDownload(state: ModelLibraryState, download: DownloadState)
   return { ...state, downloads: [download, ...rest].sort((a, b) => b.createdAt - a.createdAt) };
 }
 
+/**
+ * A list fetched while events kept arriving can be older than them: per download, the newer of the two (by the
+ * host's updatedAt) stays.
+ */
+export function mergeDownloads(state: ModelLibraryState, seen: ReadonlyMap<string, DownloadState>): ModelLibraryState {
+  let merged = state;
+  for (const event of seen.values()) {
+    const listed = merged.downloads.find((d) => d.id === event.id);
+    if (!listed || listed.updatedAt < event.updatedAt) merged = applyDownload(merged, event);
+  }
+  return merged;
+}
+
 export function createLibraryStore(api: LynxApi): LibraryStore {
   let reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  let unsubscribe: (() => void) | null = null;
+  /** The latest event of each download (bounded like the host's list), merged into every fetched list. */
+  const seen = new Map<string, DownloadState>();
   const store = createStore<LibraryData & LibraryActions>()((set, get) => {
     const guard = async (run: () => Promise<unknown>) => {
       try {
@@ -52,7 +71,10 @@ export function createLibraryStore(api: LynxApi): LibraryStore {
       refused: null,
       async refresh() {
         set({ loading: true });
-        await guard(async () => set({ state: await api.listModels() }));
+        await guard(async () => {
+          const fresh = await api.listModels();
+          set({ state: mergeDownloads(fresh, seen) });
+        });
         set({ loading: false });
       },
       download: (uri) => guard(() => api.startDownload(uri)),
@@ -83,14 +105,23 @@ export function createLibraryStore(api: LynxApi): LibraryStore {
         }
       },
       dismissRefusal: () => set({ refused: null }),
-      dispose() {
-        unsubscribe();
-        if (reloadTimer) clearTimeout(reloadTimer);
+      attach() {
+        if (!unsubscribe) unsubscribe = api.subscribe(onEvent, () => {});
+        void get().refresh();
+        return () => {
+          unsubscribe?.();
+          unsubscribe = null;
+          if (reloadTimer) clearTimeout(reloadTimer);
+          reloadTimer = null;
+        };
       },
     };
   });
   const onEvent = (event: HostEvent) => {
     if (event.type === "download.progress") {
+      seen.delete(event.download.id);
+      seen.set(event.download.id, event.download);
+      while (seen.size > 100) seen.delete(seen.keys().next().value!);
       const current = store.getState().state;
       if (current) store.setState({ state: applyDownload(current, event.download) });
     } else if (event.type === "library.changed" || event.type === "model.changed") {
@@ -99,6 +130,5 @@ export function createLibraryStore(api: LynxApi): LibraryStore {
       reloadTimer = setTimeout(() => void store.getState().refresh(), 150);
     }
   };
-  const unsubscribe = api.subscribe(onEvent, () => {});
   return store;
 }
