@@ -11,6 +11,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { apiGenerationPrefix } from "../api/contract.js";
+import type { LocalApiRequest } from "../api/contract.js";
 import type { LynxEngine } from "../engine/engine.js";
 import { prepareChat, prepareText, respond, type PreparedRequest } from "./completions.js";
 import { fromZod, OpenAiError } from "./errors.js";
@@ -32,16 +33,8 @@ export interface ApiServerOptions {
   maxRequestMs?: number;
 }
 
-/** One request in flight, for the app's list. */
-export interface ApiRequestInfo {
-  id: string;
-  endpoint: string;
-  client: string;
-  state: "queued" | "generating";
-  startedAt: number;
-  tokens: number;
-  tokensPerSecond: number;
-}
+/** One request in flight, for the app's list: the contract's shape, as the Local API panel shows it. */
+export type ApiRequestInfo = LocalApiRequest;
 
 export interface ApiServer {
   readonly url: string;

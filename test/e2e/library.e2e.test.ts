@@ -1,92 +1,16 @@
 // End-to-end: the model library in the browser (web mode as its own process). The library lists the bundled model
 // and a fixture; a download from a local server shows its progress and ends in the library; a model whose settings
 // cannot fit shows the fit badge and the warning when loaded.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { modelFingerprint, openModelSettingsStore } from "../../electron/store/model-settings.js";
+import { ensureRendererBuilt, hasChromium, launchChromium, until } from "../helpers/browser.js";
+import { root } from "../helpers/fixtures.js";
 import { startModelServer, type ModelServer } from "../helpers/model-server.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const hasChromium = existsSync(CHROMIUM);
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-function ensureRendererBuilt() {
-  const index = path.join(root, "dist", "renderer", "index.html");
-  const sources = Math.max(newest(path.join(root, "renderer")), newest(path.join(root, "electron", "api")));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
-  if (r.status !== 0) throw new Error("vite build failed");
-}
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** `npm run serve -- --data-dir DIR` as its own process; resolves with the URL it prints. */
-function startServer(dataDir: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "electron", "server", "serve.ts"), "--data-dir", dataDir, "--threads", "2"], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`web mode did not start in 90 s:\n${out}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, output: () => out });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`web mode exited (${code}) before it was ready:\n${out}`));
-    });
-  });
-}
-
-function stopServer(server: Server): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null) return resolve(server.child.exitCode);
-    server.child.once("exit", (code) => resolve(code));
-    server.child.kill("SIGTERM");
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const start = Date.now();
-  let last: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
-
+import { startServer, stopServer, type Server } from "../helpers/web-mode.js";
 
 describe.skipIf(!hasChromium)("model library in the browser", () => {
   let browser: Browser;
@@ -107,7 +31,7 @@ describe.skipIf(!hasChromium)("model library in the browser", () => {
     // 2 MiB/s per connection (ipull opens 3): a few seconds, long enough for the page to show progress
     files = await startModelServer([path.join(fixtures, "olmoe-tiny.gguf")], { throttle: 2 * 1024 * 1024 });
     server = await startServer(dataDir);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,55 +1,16 @@
 // End-to-end: chats last. Web mode (`npm run serve`, a real child process, the bundled trained model) with a
 // --data-dir; chat in two tabs, close one, stop the server, start it again on the same folder, and find both
 // chats, one in its tab and one in the history, with their messages and per-message statistics.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureRendererBuilt, hasChromium, launchChromium, until } from "../helpers/browser.js";
+import { startServer, stopServer, type Server } from "../helpers/web-mode.js";
 import { root } from "../helpers/fixtures.js";
 
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** `npm run serve -- --data-dir DIR` as its own process; resolves with the URL it prints. */
-function startServer(dataDir: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "electron", "server", "serve.ts"), "--data-dir", dataDir, "--threads", "2"], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`web mode did not start in 90 s:\n${out}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, output: () => out });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`web mode exited (${code}) before it was ready:\n${out}`));
-    });
-  });
-}
-
-function stopServer(server: Server): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null) return resolve(server.child.exitCode);
-    server.child.once("exit", (code) => resolve(code));
-    server.child.kill("SIGTERM");
-  });
-}
 
 interface ShownMessage {
   role: string;
