@@ -221,7 +221,7 @@ function checkAnswer(generation: Generation): Promise<void> {
       stats.comparisons++;
       if ((distribution.get(tokens[t]!) ?? 0) < best - 2 * LEAK_TV_THRESHOLD) {
         stats.leaks++;
-        fail(`leak: chat ${generation.chat.id} (${generation.kind}, sequence ${generation.chat.lastSequenceId} last used by ${generation.previousOwner}, prompt ${prompt.length} tokens, ${generation.chat.messages.length} messages) token ${t} has solo probability ${(distribution.get(tokens[t]!) ?? 0).toFixed(3)}, the solo argmax ${best.toFixed(3)}`);
+        fail(`leak: chat ${generation.chat.id} (${generation.kind}, sequence ${generation.chat.lastSequenceId} last used by ${generation.previousOwner}, prompt ${prompt.length} tokens, ${generation.chat.messages.length} messages) token ${t} has solo probability ${(distribution.get(tokens[t]!) ?? 0).toFixed(3)}, the solo argmax ${best.toFixed(3)}; prompt ends ${JSON.stringify(engine.model.detokenize(prompt.slice(-48), true))}, answer so far ${JSON.stringify(engine.model.detokenize(tokens.slice(0, t + 1), true))}`);
       }
     }
   });
