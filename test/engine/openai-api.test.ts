@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LynxEngine } from "../../electron/engine/engine.js";
 import { startApiServer, type ApiServer } from "../../electron/openai/server.js";
 import { SoloChecker } from "../../tools/soak/leak-detector.js";
+import { storyPrompts } from "../helpers/fixtures.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const modelPath = path.join(root, "resources/models/default.gguf");
@@ -29,17 +30,6 @@ const prompts = [
   "Describe the morning.",
 ];
 
-/** Prompts the model answers at length (its additions stop after a few tokens), so all 8 decode for a while. */
-const storyPrompts = [
-  "Tell me a story about the sea.",
-  "Speak of the king of Egypt.",
-  "Describe the evening.",
-  "Tell me of the kings.",
-  "Write of the mountains and the rivers.",
-  "Speak of the people of Israel.",
-  "Tell me of the temple.",
-  "Write about the night.",
-];
 
 /** Size-n decode steps so far, from /metrics' cumulative histogram. */
 async function stepsOfSize(server: ApiServer, n: number): Promise<number> {

@@ -18,6 +18,7 @@ import { z } from "zod";
 import { inspectModelFile } from "../../electron/engine/model-file.js";
 import { startLlamaServer, startLynxApi, type RunningServer, type ServerOptions } from "../../tools/bench-api/servers.js";
 import { buildCommand, cachedLlamaTool } from "../../tools/llama-tools/llama-tools.js";
+import { storyPrompts } from "../helpers/fixtures.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const modelPath = path.join(root, "resources/models/default.gguf");
@@ -61,17 +62,6 @@ const targets: Target[] = [
   },
 ];
 
-/** Prompts the bundled model answers at length (its additions stop after a few tokens). */
-const storyPrompts = [
-  "Tell me a story about the sea.",
-  "Speak of the king of Egypt.",
-  "Describe the evening.",
-  "Tell me of the kings.",
-  "Write of the mountains and the rivers.",
-  "Speak of the people of Israel.",
-  "Tell me of the temple.",
-  "Write about the night.",
-];
 
 const failure = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err as APIError);
 

@@ -111,7 +111,7 @@ describe("OpenAI tools (openai client, fixture with a tools template)", () => {
   });
 
   it("streams a call as tool_calls deltas whose arguments join to the call's JSON", async () => {
-    const stream = await client.chat.completions.create({
+    const request = {
       model,
       messages,
       tools: [weather],
@@ -119,8 +119,8 @@ describe("OpenAI tools (openai client, fixture with a tools template)", () => {
       parallel_tool_calls: false,
       temperature: 0,
       max_tokens: 200,
-      stream: true,
-    });
+    } satisfies OpenAI.ChatCompletionCreateParamsNonStreaming;
+    const stream = await client.chat.completions.create({ ...request, stream: true });
     let id = "";
     let name = "";
     let args = "";
@@ -141,15 +141,7 @@ describe("OpenAI tools (openai client, fixture with a tools template)", () => {
     expect(finish).toBe("tool_calls");
     expect(weatherArgs.safeParse(JSON.parse(args)).success, args).toBe(true);
     // the same greedy request, not streamed, makes the same call
-    const whole = await client.chat.completions.create({
-      model,
-      messages,
-      tools: [weather],
-      tool_choice: { type: "function", function: { name: "get_weather" } },
-      parallel_tool_calls: false,
-      temperature: 0,
-      max_tokens: 200,
-    });
+    const whole = await client.chat.completions.create(request);
     expect(whole.usage!.completion_tokens).toBeGreaterThan(10);
     const call = whole.choices[0]!.message.tool_calls![0]!;
     if (call.type === "function") expect(JSON.parse(call.function.arguments)).toEqual(JSON.parse(args));

@@ -26,3 +26,15 @@ export const prompts = [
   "Tell me a fun fact about octopuses.",
   "Which planet is the largest?",
 ];
+
+/** Prompts the bundled model answers at length (its additions stop after a few tokens). */
+export const storyPrompts = [
+  "Tell me a story about the sea.",
+  "Speak of the king of Egypt.",
+  "Describe the evening.",
+  "Tell me of the kings.",
+  "Write of the mountains and the rivers.",
+  "Speak of the people of Israel.",
+  "Tell me of the temple.",
+  "Write about the night.",
+];
