@@ -377,7 +377,8 @@ export async function createHost(options: HostOptions): Promise<LynxHost> {
     async updateAppSettings(patch) {
       if (!store) throw new EngineError("INVALID_INPUT", "settings are not saved here: start with a data folder (--data-dir)");
       if (patch.modelsDir !== undefined && library) {
-        library.setModelsDir(patch.modelsDir ?? path.join(options.dataDir!, "models"));
+        if (patch.modelsDir === null) library.setModelsDir(path.join(options.dataDir!, "models"), { create: true });
+        else library.setModelsDir(patch.modelsDir);
       }
       const settings = store.updateSettings(patch);
       return { ...settings, pruning: engine.policy.setting };

@@ -94,10 +94,18 @@ export class ModelLibrary {
   }
 
   /** Points the library at another folder (downloads in progress finish where they started). */
-  setModelsDir(dir: string) {
+  /** A folder the user picked must exist (nothing is created where a page says); the default one is created. */
+  setModelsDir(dir: string, options: { create?: boolean } = {}) {
+    if (!path.isAbsolute(dir)) throw new EngineError("INVALID_INPUT", `the models folder must be an absolute path, not ${JSON.stringify(dir)}`);
     const resolved = path.resolve(dir);
-    fs.mkdirSync(resolved, { recursive: true });
-    if (!fs.statSync(resolved).isDirectory()) throw new EngineError("INVALID_INPUT", `${resolved} is not a folder`);
+    if (options.create) fs.mkdirSync(resolved, { recursive: true });
+    let isDirectory = false;
+    try {
+      isDirectory = fs.statSync(resolved).isDirectory();
+    } catch {
+      throw new EngineError("INVALID_INPUT", `the models folder ${resolved} does not exist`);
+    }
+    if (!isDirectory) throw new EngineError("INVALID_INPUT", `${resolved} is not a folder`);
     this.dir = resolved;
     this.options.events?.({ type: "library.changed" });
   }

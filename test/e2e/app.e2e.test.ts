@@ -313,6 +313,8 @@ describe.skipIf(!hasChromium)("Lynx Chat web mode (real host, fixture model, hea
       30_000,
       120,
     );
+    // the screen-reader summary is rewritten at most every 2 s (its last write trails the last frame)
+    await until("the chat heatmap's summary describes telemetry", async () => /layers by 16 experts/.test((await page.getByTestId("heatmap-chat-summary").textContent()) ?? ""), 10_000, 100);
     const summary = await page.getByTestId("heatmap-chat-summary").textContent();
     expect(summary).toMatch(/Expert heatmap for .*layers by 16 experts/);
 

@@ -11,7 +11,7 @@
 // sends ten times as many messages with a fresh seed.
 
 import http from "node:http";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -200,6 +200,7 @@ let counted: LynxHost;
 let web: WebServer;
 let sentinel: Sentinel;
 let tmp: string;
+let cwdBefore: string[] = [];
 const failures: Failure[] = [];
 const webModel = new DoorModel("web");
 const ipcModel = new DoorModel("ipc");
@@ -248,6 +249,7 @@ beforeAll(async () => {
   prototypesBefore = prototypeNames();
   // a RAM folder where there is one: the store fsyncs every change, 2-3 ms each on this machine's disk, and the
   // fuzz is about the doors, not the disk (the store's durability has its own tests)
+  cwdBefore = readdirSync(process.cwd());
   tmp = mkdtempSync(path.join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "lynx-fuzz-"));
   const staticDir = path.join(tmp, "static");
   mkdirSync(staticDir);
@@ -508,6 +510,8 @@ describe("fuzzing the two doors a page can knock on", () => {
     expect(processProblems.uncaughtException).toBe(0);
     expect(prototypeNames()).toEqual(prototypesBefore);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // nothing written outside the fuzz's own folder (a models folder named by a message once made folders here)
+    expect(readdirSync(process.cwd()).filter((name) => !cwdBefore.includes(name))).toEqual([]);
 
     await quiesce();
     const chats = await host.listChats();

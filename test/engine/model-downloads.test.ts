@@ -190,6 +190,23 @@ describe("model downloads", () => {
     expect(fs.readdirSync(dir).filter((n) => n !== ".downloads")).toEqual([]);
   });
 
+  it("takes a models folder only as an existing absolute path: a page cannot make folders where it likes", () => {
+    const { library, dataDir } = openLibrary();
+    const before = library.modelsDir;
+    const cwdBefore = fs.readdirSync(process.cwd());
+    expect(() => library.setModelsDir("fuzz relative dir")).toThrow(/absolute path/);
+    expect(() => library.setModelsDir(path.join(dataDir, "no", "such"))).toThrow(/does not exist/);
+    expect(() => library.setModelsDir(fixture)).toThrow(/not a folder/);
+    expect(library.modelsDir).toBe(before);
+    expect(fs.existsSync(path.join(dataDir, "no"))).toBe(false);
+    expect(fs.readdirSync(process.cwd())).toEqual(cwdBefore);
+    const picked = fs.mkdtempSync(path.join(dataDir, "picked-"));
+    library.setModelsDir(picked);
+    expect(library.modelsDir).toBe(picked);
+    library.setModelsDir(path.join(dataDir, "default-models"), { create: true });
+    expect(fs.statSync(path.join(dataDir, "default-models")).isDirectory()).toBe(true);
+  });
+
   it("a downloaded model loads and chats through the host, from an empty models folder", async () => {
     const dataDir = tempDir();
     const host = await createHost({ modelPath: fixturePath("olmoe-tiny"), dataDir, maxChats: 2, huggingFaceEndpoint: `${server.origin}/` });

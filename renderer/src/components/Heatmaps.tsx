@@ -4,7 +4,7 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { apiGenerationPrefix, type BatchTelemetry, type TelemetryFrame } from "../../../electron/api/contract.js";
 import { colorAt, cssColor, lut } from "../lib/colormap.js";
-import { useElementWidth } from "../lib/hooks.js";
+import { useElementWidth, useThrottledText } from "../lib/hooks.js";
 import type { AppState } from "../store/index.js";
 import { useApp, useAppStore } from "../store/react.js";
 
@@ -228,7 +228,7 @@ export function ChatHeatmap() {
     g: null,
     title: "",
   });
-  const lastSummaryAt = useRef(0);
+  const setSummary = useThrottledText(summaryRef, 2000);
   const [paused, setPaused] = useState(false);
   const tip = useTooltip();
   const theme = useApp((s) => s.ui.theme);
@@ -309,11 +309,7 @@ export function ChatHeatmap() {
             ? `${chat.title}: no tokens yet`
             : "";
       }
-      const now = performance.now();
-      if (summaryRef.current && now - lastSummaryAt.current > 2000) {
-        lastSummaryAt.current = now;
-        summaryRef.current.textContent = chatSummary(chat?.title ?? "no chat", frame, counts, ct?.windowTokens ?? 0);
-      }
+      setSummary(() => chatSummary(chat?.title ?? "no chat", frame, counts, ct?.windowTokens ?? 0));
     },
     (a, b) => telemetryChanged(a, b) || a.chats.activeId !== b.chats.activeId || a.model !== b.model,
     [width, paused, theme],
@@ -420,7 +416,7 @@ export function BatchHeatmap() {
   const summaryRef = useRef<HTMLParagraphElement>(null);
   const infoRef = useRef<HTMLSpanElement>(null);
   const last = useRef<{ batch: BatchTelemetry | null; g: Geometry | null; frame: TelemetryFrame | null }>({ batch: null, g: null, frame: null });
-  const lastSummaryAt = useRef(0);
+  const setSummary = useThrottledText(summaryRef, 2000);
   const [paused, setPaused] = useState(false);
   const [back, setBack] = useState(0);
   const theme = useApp((s) => s.ui.theme);
@@ -504,11 +500,7 @@ export function BatchHeatmap() {
           : "no decode batches yet";
         infoRef.current.dataset.apiGenerating = String(api);
       }
-      const now = performance.now();
-      if (summaryRef.current && now - lastSummaryAt.current > 2000) {
-        lastSummaryAt.current = now;
-        summaryRef.current.textContent = batchSummary(frame, batch);
-      }
+      setSummary(() => batchSummary(frame, batch));
     },
     (a, b) => telemetryChanged(a, b) || a.model !== b.model,
     [width, paused, back, theme],

@@ -35,6 +35,34 @@ export function useThrottledSelector<T>(selector: (s: AppState) => T, intervalMs
   return value;
 }
 
+/**
+ * Writes text into an element at most every `intervalMs`, trailing edge included: a screen-reader summary of live
+ * telemetry is not rewritten per frame, and still ends on the latest value when the frames stop.
+ */
+export function useThrottledText<T extends HTMLElement>(ref: React.RefObject<T | null>, intervalMs: number): (text: () => string) => void {
+  const state = useRef<{ last: number; timer: ReturnType<typeof setTimeout> | null; pending: (() => string) | null }>({ last: 0, timer: null, pending: null });
+  useEffect(() => {
+    const s = state.current;
+    return () => {
+      if (s.timer) clearTimeout(s.timer);
+    };
+  }, []);
+  return (text) => {
+    const s = state.current;
+    s.pending = text;
+    if (s.timer) return;
+    const write = () => {
+      s.timer = null;
+      s.last = Date.now();
+      if (ref.current && s.pending) ref.current.textContent = s.pending();
+      s.pending = null;
+    };
+    const wait = intervalMs - (Date.now() - s.last);
+    if (wait <= 0) write();
+    else s.timer = setTimeout(write, wait);
+  };
+}
+
 /** Width of an element, tracked with ResizeObserver. */
 export function useElementWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
   const ref = useRef<T | null>(null);
