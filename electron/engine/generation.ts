@@ -166,8 +166,30 @@ export async function runGeneration(services: ChatServices, request: GenerationR
   // once released, the sequence's meter counts another generation's tokens
   let released = false;
   const countUnreported = () => {
-    const missing = sequence.tokenMeter.usedOutputTokens - outputTokensBefore - tokens;
+    const missing = Math.min(maxTokens, sequence.tokenMeter.usedOutputTokens - outputTokensBefore) - tokens;
     if (missing > 0) counted(missing);
+  };
+  // node-llama-cpp holds a token that ends inside a UTF-8 character and samples one more before it checks maxTokens,
+  // so an answer could be a token over its limit (OpenAI's max_tokens is a hard cap): past the cap nothing is
+  // counted or streamed, and the answer's text is what was streamed
+  const streamedTokens: Token[] = [];
+  let streamedText = "";
+  let capped = false;
+  let cappedChunk: string | null = null;
+  const onToken = (generated: Token[]) => {
+    const allowed = generated.slice(0, Math.max(0, maxTokens - tokens));
+    if (allowed.length < generated.length) {
+      capped = true;
+      cappedChunk = services.model.detokenize(allowed, false, streamedTokens.slice(-16));
+    }
+    streamedTokens.push(...allowed);
+    if (allowed.length > 0) counted(allowed.length);
+  };
+  const onTextChunk = (chunk: string) => {
+    const text = cappedChunk ?? (capped ? "" : chunk);
+    cappedChunk = null;
+    streamedText += text;
+    if (text) request.onText?.(text);
   };
   const { sampling } = request;
   const penalties = sampling.presencePenalty || sampling.frequencyPenalty;
@@ -184,13 +206,13 @@ export async function runGeneration(services: ChatServices, request: GenerationR
     ...(request.stop?.length ? { customStopTriggers: [...request.stop] } : {}),
     ...(request.grammar ? { grammar: request.grammar } : {}),
     ...(sampling.ignoreEos ? { tokenBias: endOfGenerationBias(services.model) } : {}),
-    onToken: (generated: Token[]) => counted(generated.length),
-    onTextChunk: (chunk: string) => request.onText?.(chunk),
+    onToken,
+    onTextChunk,
   };
   try {
     // tokens the sequence generated so far, including those LlamaChat has not reported yet (held while they may
     // still turn into a stop trigger or an incomplete character, and a call's tokens)
-    request.onStart?.(sequenceId, () => (released ? tokens : Math.max(tokens, sequence.tokenMeter.usedOutputTokens - outputTokensBefore)));
+    request.onStart?.(sequenceId, () => (released ? tokens : Math.min(maxTokens, Math.max(tokens, sequence.tokenMeter.usedOutputTokens - outputTokensBefore))));
     let text: string;
     let reason: string;
     let functionCalls: GenerationResult["functionCalls"] = [];
@@ -232,11 +254,14 @@ export async function runGeneration(services: ChatServices, request: GenerationR
           const result = await chat.generateResponse(history, options);
           text = result.response;
           reason = result.metadata.stopReason;
+          // at maxTokens LlamaChat drops a held token (one that ends inside a character) unreported: it was generated
+          if (reason === "maxTokens") countUnreported();
         }
       } finally {
         chat.dispose({ disposeSequence: false });
       }
     }
+    if (capped) text = streamedText;
     const result: GenerationResult = { text, functionCalls, stopReason: stopReasonOf(reason), promptTokens, completionTokens: tokens, stats: stats() };
     routing.end();
     routingOpen = false;
