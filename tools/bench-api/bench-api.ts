@@ -103,6 +103,23 @@ function runClients(baseURL: string, model: string, prompts: string[], tokens: n
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as RequestTiming[];
 }
 
+/**
+ * llama-server parses every streamed chunk as a chat message, /v1/completions included, and fails the request when
+ * its Content-only parser rejects the text; random-weight models produce such text (byte tokens that do not form
+ * UTF-8) in about half the batches of 16. The same batch is run again, up to 3 times: each run is a whole measurement.
+ */
+function runBatch(baseURL: string, model: string, prompts: string[], tokens: number, config: ConfigName): RequestTiming[] {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return runClients(baseURL, model, prompts, tokens);
+    } catch (err) {
+      const parserFailure = config === "llama-server" && /does not match the expected .* format/.test((err as Error).message);
+      if (!parserFailure || attempt === 3) throw err;
+      log(`llama-server rejected its own output (its chat parser on random-weight text): batch run again (${attempt + 1} of 3)`);
+    }
+  }
+}
+
 function measure(timings: RequestTiming[], tokens: number): Measurement {
   for (const t of timings) if (t.completionTokens !== tokens) throw new Error(`a request generated ${t.completionTokens} tokens, not ${tokens} (ignore_eos not honoured?)`);
   const start = Math.min(...timings.map((t) => t.startMs));
@@ -174,7 +191,7 @@ async function main() {
             // the same prompts for every server in this round; new ones every round and client count, so no server
             // finds a prompt already in its cache
             const prompts = Array.from({ length: clients }, (_, i) => `Round ${round + 1}, client ${i + 1} of ${clients}: ${basePrompts[i % basePrompts.length]}`);
-            const m = measure(runClients(server.baseURL, options.alias, prompts, tokens), tokens);
+            const m = measure(runBatch(server.baseURL, options.alias, prompts, tokens, config.name), tokens);
             results.get(config.name)!.get(clients)!.push(m);
             log(`${name} round ${round + 1} ${config.name} C=${clients}: ${m.tokensPerSecond.toFixed(1)} tok/s, TTFT p90 ${percentile([...m.ttftMs].sort((a, b) => a - b), 0.9).toFixed(0)} ms`);
           }
