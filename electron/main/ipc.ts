@@ -59,7 +59,7 @@ export function registerIpc(ctx: IpcContext): () => void {
     },
     chooseModelsDir: async () => {
       const host = await ctx.host();
-      const dir = await showModelsDirDialog(ctx.mainWindow(), (await host.listModels().catch(() => null))?.modelsDir ?? null);
+      const dir = await showModelsDirDialog(ctx.mainWindow(), host.library?.modelsDir ?? null);
       // the host checks the pick like any other (an existing absolute folder) and announces library.changed
       return dir ? host.updateAppSettings({ modelsDir: dir }) : null;
     },
