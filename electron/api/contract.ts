@@ -281,6 +281,8 @@ export interface LynxApi {
   cancelPruneCheck(): Promise<void>;
   /** Electron only: shows a file dialog; web mode rejects. */
   openModelDialog?(): Promise<ModelInfo | null>;
+  /** Electron only: a folder picker whose pick becomes the models folder (null: cancelled); web mode rejects. */
+  chooseModelsDir?(): Promise<AppSettings | null>;
   /** The OpenAI-compatible local API: its settings, whether it runs, its URL and the requests in flight. */
   getLocalApi(): Promise<LocalApiState>;
   /** Changes (and saves) the local API's settings; starts, restarts or stops it to match. */

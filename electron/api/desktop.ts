@@ -1,7 +1,7 @@
 // The Electron-only extras of the preload bridge, and the IPC channel names shared by preload and main.
 // Pure types and constants.
 
-import type { ChatId, ExportFormat, LynxApi, ModelInfo } from "./contract.js";
+import type { AppSettings, ChatId, ExportFormat, LynxApi, ModelInfo } from "./contract.js";
 import type { ApiMethod } from "./schemas.js";
 
 /** Commands the application menu sends to the renderer (which knows the active tab). */
@@ -13,6 +13,8 @@ export const menuCommands: readonly MenuCommand[] = ["newChat", "closeChat", "re
 export interface LynxDesktopBridge extends LynxApi {
   readonly transport: "electron";
   openModelDialog(): Promise<ModelInfo | null>;
+  /** A native folder picker; the pick becomes the models folder (null: cancelled). */
+  chooseModelsDir(): Promise<AppSettings | null>;
   /** Drag and drop: the preload resolves the dropped File to its path; main validates it. */
   openModelFile(file: File): Promise<ModelInfo>;
   onMenuCommand(listener: (command: MenuCommand) => void): () => void;

@@ -160,6 +160,7 @@ export const apiArgSchemas = {
   getPolicy: z.tuple([]),
   setPolicy: z.tuple([aggressivenessSettingSchema]),
   openModelDialog: z.tuple([]),
+  chooseModelsDir: z.tuple([]),
   listHistory: z.tuple([historyQuerySchema.optional()]),
   reopenChat: z.tuple([chatIdSchema]),
   deleteChat: z.tuple([chatIdSchema]),
@@ -186,6 +187,9 @@ export const apiArgSchemas = {
 export type ApiMethod = keyof typeof apiArgSchemas;
 export const apiMethods = Object.keys(apiArgSchemas) as ApiMethod[];
 
+/** Methods that open a native dialog in the Electron main process: web mode has none and answers 404. */
+export const desktopOnlyMethods: ReadonlySet<ApiMethod> = new Set<ApiMethod>(["openModelDialog", "chooseModelsDir"]);
+
 // Every schema must produce exactly the arguments the LynxApi method takes.
 type CallableApi = Required<Omit<LynxApi, "subscribe">>;
 type SchemaMatchesApi = {
@@ -206,6 +210,7 @@ const schemasMatchApi: SchemaMatchesApi = {
   getPolicy: true,
   setPolicy: true,
   openModelDialog: true,
+  chooseModelsDir: true,
   listHistory: true,
   reopenChat: true,
   deleteChat: true,

@@ -2,10 +2,10 @@
 // dispatched. ipc.ts registers them behind its sender check; tests (and the fuzzer) call them directly.
 
 import { z } from "zod";
-import type { LynxApi, ModelInfo } from "../api/contract.js";
+import type { AppSettings, LynxApi, ModelInfo } from "../api/contract.js";
 import type { ChatId, ExportFormat } from "../api/contract.js";
 import { IPC_OPEN_EXTERNAL, IPC_OPEN_MODEL_PATH, IPC_SAVE_EXPORT, ipcChannelFor, isVettedExternalUrl, type IpcResult } from "../api/desktop.js";
-import { ApiCallError, apiMethods, chatIdSchema, dispatchApiCall, exportFormatSchema, toApiError, validateApiArgs } from "../api/schemas.js";
+import { ApiCallError, apiMethods, chatIdSchema, desktopOnlyMethods, dispatchApiCall, exportFormatSchema, toApiError, validateApiArgs } from "../api/schemas.js";
 import { validateModelPath } from "./model-path.js";
 
 /** What the handlers reach: the host, and the few desktop actions main performs itself. */
@@ -13,6 +13,8 @@ export interface IpcDispatchContext {
   host(): Promise<LynxApi>;
   /** Shows the open dialog and opens the picked model (null when cancelled). */
   openModelDialog(): Promise<ModelInfo | null>;
+  /** Shows a folder picker and makes the pick the models folder (null when cancelled). */
+  chooseModelsDir(): Promise<AppSettings | null>;
   /** Opens an already validated model path. */
   openModel(path: string): Promise<ModelInfo>;
   /** Opens a vetted https URL in the system browser. */
@@ -28,13 +30,19 @@ type Handler = (ctx: IpcDispatchContext, args: unknown[]) => Promise<unknown>;
 
 const handlers = new Map<string, Handler>();
 for (const method of apiMethods) {
-  if (method === "openModelDialog") continue;
+  if (desktopOnlyMethods.has(method)) continue;
   handlers.set(ipcChannelFor(method), async (ctx, args) => dispatchApiCall(await ctx.host(), method, args));
 }
 handlers.set(ipcChannelFor("openModelDialog"), async (ctx, args) => {
   const checked = validateApiArgs("openModelDialog", args);
   if (!checked.ok) throw new ApiCallError(checked.error.code, checked.error.message);
   return ctx.openModelDialog();
+});
+handlers.set(ipcChannelFor("chooseModelsDir"), async (ctx, args) => {
+  // arguments checked before any dialog shows: a bad call never opens one
+  const checked = validateApiArgs("chooseModelsDir", args);
+  if (!checked.ok) throw new ApiCallError(checked.error.code, checked.error.message);
+  return ctx.chooseModelsDir();
 });
 handlers.set(IPC_OPEN_MODEL_PATH, async (ctx, [raw]) => {
   const parsed = pathArg.safeParse(raw);

@@ -38,6 +38,17 @@ export async function showOpenModelDialog(win: BrowserWindow | null): Promise<st
   return result.canceled ? null : (result.filePaths[0] ?? null);
 }
 
+/** The native folder picker for the models folder, opened at the current one. */
+export async function showModelsDirDialog(win: BrowserWindow | null, current: string | null): Promise<string | null> {
+  const options: Electron.OpenDialogOptions = {
+    title: "Choose the models folder",
+    properties: ["openDirectory", "createDirectory"],
+    ...(current ? { defaultPath: current } : {}),
+  };
+  const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
 export function registerIpc(ctx: IpcContext): () => void {
   const dispatch: IpcDispatchContext = {
     host: ctx.host,
@@ -45,6 +56,12 @@ export function registerIpc(ctx: IpcContext): () => void {
     openModelDialog: async () => {
       const file = await showOpenModelDialog(ctx.mainWindow());
       return file ? ctx.openModel(await validateModelPath(file)) : null;
+    },
+    chooseModelsDir: async () => {
+      const host = await ctx.host();
+      const dir = await showModelsDirDialog(ctx.mainWindow(), host.library?.modelsDir ?? null);
+      // the host checks the pick like any other (an existing absolute folder) and announces library.changed
+      return dir ? host.updateAppSettings({ modelsDir: dir }) : null;
     },
     openExternal: openExternalIfVetted,
     saveExport: async (chatId, format) => saveChatExportWithDialog(await ctx.host(), ctx.mainWindow(), chatId, format),

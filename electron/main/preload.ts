@@ -7,6 +7,7 @@ import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from "ele
 import type {
   PruneCheckOptions,
   AggressivenessSetting,
+  AppSettings,
   AppSettingsUpdate,
   ChatId,
   ChatSettings,
@@ -104,6 +105,7 @@ const bridge: LynxDesktopBridge = {
   resumeDownload: (id: string) => call("resumeDownload", id),
   cancelDownload: (id: string) => call("cancelDownload", id),
   openModelDialog: () => call<ModelInfo | null>("openModelDialog"),
+  chooseModelsDir: () => call<AppSettings | null>("chooseModelsDir"),
   openModelFile: (file: File) => {
     const filePath = webUtils.getPathForFile(file);
     if (!filePath) return Promise.reject(new Error("[INVALID_INPUT] the dropped item is not a file on disk"));

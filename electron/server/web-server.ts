@@ -18,7 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { HostEvent, LynxApi, TelemetryFrame } from "../api/contract.js";
-import { ApiCallError, dispatchApiCall, isApiMethod, toApiError, type ApiErrorBody } from "../api/schemas.js";
+import { ApiCallError, desktopOnlyMethods, dispatchApiCall, isApiMethod, toApiError, type ApiErrorBody } from "../api/schemas.js";
 import { encodeTelemetryFrame } from "../api/telemetry-codec.js";
 
 export const TOKEN_HEADER = "x-lynx-token";
@@ -233,7 +233,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       sendJson(res, 415, { error: { code: "INVALID_INPUT", message: "Content-Type must be application/json" } });
       return;
     }
-    if (!isApiMethod(method) || method === "openModelDialog") {
+    if (!isApiMethod(method) || desktopOnlyMethods.has(method)) {
       sendJson(res, 404, { error: { code: "INVALID_INPUT", message: `no API method ${JSON.stringify(method)} in web mode` } });
       return;
     }

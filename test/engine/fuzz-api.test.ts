@@ -410,6 +410,10 @@ describe("fuzzing the two doors a page can knock on", () => {
         desktop.dialogs++;
         return null; // the user cancelled
       },
+      chooseModelsDir: async () => {
+        desktop.dialogs++;
+        return null; // the user cancelled the folder picker
+      },
       openModel: (file) => {
         desktop.modelOpens++;
         return counted.openModel(file);

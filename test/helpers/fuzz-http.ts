@@ -3,7 +3,7 @@
 
 import http from "node:http";
 import net from "node:net";
-import { engineErrorCodes, isApiMethod, validateApiArgs, type ApiErrorBody } from "../../electron/api/schemas.js";
+import { desktopOnlyMethods, engineErrorCodes, isApiMethod, validateApiArgs, type ApiErrorBody } from "../../electron/api/schemas.js";
 import { MAX_BODY_BYTES, TOKEN_HEADER } from "../../electron/server/web-server.js";
 import { randomJson, toJsonBytes, type ChatResolver, type FuzzCase } from "./fuzz-messages.js";
 import { rngFor } from "./fuzz-rng.js";
@@ -108,7 +108,7 @@ export function expectHttp(spec: HttpRequestSpec): HttpExpectation {
   const type = (spec.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json") return { kind: "status", status: 415, code: "INVALID_INPUT", json: true };
   const method = url.pathname.slice("/api/".length);
-  if (!isApiMethod(method) || method === "openModelDialog") return { kind: "status", status: 404, code: "INVALID_INPUT", json: true };
+  if (!isApiMethod(method) || desktopOnlyMethods.has(method)) return { kind: "status", status: 404, code: "INVALID_INPUT", json: true };
   if (spec.body.length > MAX_BODY_BYTES) return { kind: "status", status: 413, code: "INVALID_INPUT", json: true };
   let parsed: unknown;
   try {

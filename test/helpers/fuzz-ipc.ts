@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { IPC_OPEN_EXTERNAL, IPC_OPEN_MODEL_PATH, IPC_PREFIX, ipcChannelFor, isVettedExternalUrl } from "../../electron/api/desktop.js";
-import { isApiMethod, validateApiArgs } from "../../electron/api/schemas.js";
+import { desktopOnlyMethods, isApiMethod, validateApiArgs } from "../../electron/api/schemas.js";
 import { toJsValue, type ChatResolver, type FuzzCase } from "./fuzz-messages.js";
 import { rngFor } from "./fuzz-rng.js";
 
@@ -105,6 +105,6 @@ export function expectIpc(call: IpcCall, modelPaths: ReturnType<typeof modelPath
   if (!isApiMethod(method)) return { kind: "error", code: "INVALID_INPUT" };
   const checked = validateApiArgs(method, call.args);
   if (!checked.ok) return { kind: "error", code: "INVALID_INPUT" };
-  if (method === "openModelDialog") return { kind: "dialog" };
+  if (desktopOnlyMethods.has(method)) return { kind: "dialog" };
   return { kind: "host", method, args: checked.args as unknown[] };
 }

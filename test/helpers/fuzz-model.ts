@@ -18,7 +18,7 @@ interface ExpectedChat {
 /** Calls that change nothing this model tracks (their effects are checked elsewhere or not at all). */
 const neutral = new Set([
   "getModel", "listChats", "stop", "regenerate", "resetChat", "getPolicy", "listHistory", "exportChat",
-  "getAppSettings", "updateAppSettings", "getStorageInfo", "openModelDialog", "getLocalApi", "setLocalApi",
+  "getAppSettings", "updateAppSettings", "getStorageInfo", "openModelDialog", "chooseModelsDir", "getLocalApi", "setLocalApi",
   "listModels", "estimateFit", "updateModelSettings", "deleteModel", "startDownload", "pauseDownload", "resumeDownload", "cancelDownload",
 ]);
 

@@ -69,3 +69,50 @@ describe("library store", () => {
     expect(store.getState().state?.downloads[0]?.path).toBe("/m/m.gguf");
   });
 });
+
+describe("library store: the models folder", () => {
+  const state: ModelLibraryState = { modelsDir: "/m", models: [], downloads: [], curated: [], memory: { machineBytes: 1, availableBytes: 1 }, gpu: false };
+  function folderApi(choose: () => Promise<unknown>, update: (patch: unknown) => Promise<unknown>) {
+    const calls = { lists: 0, updates: [] as unknown[] };
+    const api = {
+      listModels: async () => (calls.lists++, state),
+      subscribe: () => () => {},
+      updateAppSettings: async (patch: unknown) => (calls.updates.push(patch), update(patch)),
+      chooseModelsDir: choose,
+    } as unknown as LynxApi;
+    return { api, calls };
+  }
+
+  it("a refused folder gives the host's reason and false; a good one clears it and refreshes the list", async () => {
+    let refuse = true;
+    const { api, calls } = folderApi(async () => null, async () => {
+      if (refuse) throw Object.assign(new Error("the models folder /nope does not exist"), { code: "INVALID_INPUT" });
+      return {};
+    });
+    const store = createLibraryStore(api);
+    expect(await store.getState().setModelsDir("/nope")).toBe(false);
+    expect(store.getState().folderError).toBe("the models folder /nope does not exist");
+    expect(calls.lists).toBe(0);
+    refuse = false;
+    expect(await store.getState().setModelsDir(null)).toBe(true);
+    expect(calls.updates).toEqual([{ modelsDir: "/nope" }, { modelsDir: null }]);
+    expect(store.getState().folderError).toBeNull();
+    expect(calls.lists).toBe(1);
+  });
+
+  it("the desktop picker: a pick refreshes, a cancel changes nothing, a failure is shown", async () => {
+    let answer: () => Promise<unknown> = async () => ({ modelsDir: "/picked" });
+    const { api, calls } = folderApi(() => answer(), async () => ({}));
+    const store = createLibraryStore(api);
+    await store.getState().chooseModelsDir();
+    expect(calls.lists).toBe(1);
+    answer = async () => null;
+    await store.getState().chooseModelsDir();
+    expect(calls.lists).toBe(1);
+    answer = async () => {
+      throw Object.assign(new Error("/picked is not a folder"), { code: "INVALID_INPUT" });
+    };
+    await store.getState().chooseModelsDir();
+    expect(store.getState().folderError).toBe("/picked is not a folder");
+  });
+});

@@ -23,6 +23,7 @@ describe("API argument schemas", () => {
         "listChats",
         "openChat",
         "openModelDialog",
+        "chooseModelsDir",
         "regenerate",
         "renameChat",
         "resetChat",
@@ -117,6 +118,7 @@ describe("API argument schemas", () => {
     await expect(dispatchApiCall(api, "stop", ["c1"])).rejects.toMatchObject({ code: "CHAT_NOT_FOUND", message: "no such chat" });
     await expect(dispatchApiCall(api, "constructor", [])).rejects.toBeInstanceOf(ApiCallError);
     await expect(dispatchApiCall(api, "openModelDialog", [])).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(dispatchApiCall(api, "chooseModelsDir", [])).rejects.toMatchObject({ code: "INVALID_INPUT" });
   });
 
   it("maps errors to the wire shape, including contextBridge's [CODE] messages", () => {

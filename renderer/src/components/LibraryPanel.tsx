@@ -1,18 +1,21 @@
 // The model library: files of the models folder and the recent list with their facts and fit badges, broken files
 // with their errors, the download box with progress, pause and cancel, the curated MoE list, per-model settings,
-// and the "does not fit" warning before a load (with a way to insist).
+// and the "does not fit" warning before a load (with a way to insist); the models folder and how to change it.
 import { useEffect, useMemo, useState } from "react";
 import { useStore } from "zustand";
-import type { LibraryModel, LynxApi } from "../../../electron/api/contract.js";
+import type { AggressivenessSetting, LibraryModel, LynxApi, ModelSettingsUpdate } from "../../../electron/api/contract.js";
 import { createLibraryStore } from "../store/library.js";
+import { DefaultPruningSelect, pruningLabel } from "./DefaultPruningSelect.js";
+import { ModelsFolderControl } from "./ModelsFolderControl.js";
 
 const gib = (b: number) => (b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(2)} GiB` : `${(b / 1024 ** 2).toFixed(0)} MiB`);
 
-function SettingsForm({ model, onSave }: { model: LibraryModel; onSave: (patch: { contextSize: number | null; maxChats: number | null; threads: number | null }) => void }) {
+function SettingsForm({ model, onSave }: { model: LibraryModel; onSave: (patch: ModelSettingsUpdate) => void }) {
   const s = model.settings;
   const [contextSize, setContext] = useState(s?.contextSize?.toString() ?? "");
   const [maxChats, setChats] = useState(s?.maxChats?.toString() ?? "");
   const [threads, setThreads] = useState(s?.threads?.toString() ?? "");
+  const [defaultPruning, setDefaultPruning] = useState<AggressivenessSetting | null>(s?.defaultPruning ?? null);
   const num = (v: string) => (v.trim() === "" ? null : Math.floor(Number(v)));
   return (
     <form
@@ -20,7 +23,7 @@ function SettingsForm({ model, onSave }: { model: LibraryModel; onSave: (patch: 
       data-testid="model-settings"
       onSubmit={(e) => {
         e.preventDefault();
-        onSave({ contextSize: num(contextSize), maxChats: num(maxChats), threads: num(threads) });
+        onSave({ contextSize: num(contextSize), maxChats: num(maxChats), threads: num(threads), defaultPruning });
       }}
     >
       <label>
@@ -32,6 +35,8 @@ function SettingsForm({ model, onSave }: { model: LibraryModel; onSave: (patch: 
       <label>
         Threads <input type="number" min={1} value={threads} placeholder="default" onChange={(e) => setThreads(e.target.value)} />
       </label>
+      {/* dense models have nothing to prune: their (unused) default is left as it is */}
+      {model.details?.pruningApplies && <DefaultPruningSelect model={model} value={defaultPruning} onChange={setDefaultPruning} />}
       <button type="submit" data-testid="settings-save">
         Save
       </button>
@@ -42,7 +47,7 @@ function SettingsForm({ model, onSave }: { model: LibraryModel; onSave: (patch: 
 export function LibraryPanel({ api }: { api: LynxApi }) {
   const store = useMemo(() => createLibraryStore(api), [api]);
   useEffect(() => store.getState().attach(), [store]);
-  const { state, error, refused, loading } = useStore(store);
+  const { state, error, refused, loading, folderError } = useStore(store);
   const actions = store.getState();
   const [uri, setUri] = useState("");
   const [editing, setEditing] = useState<string | null>(null);
@@ -50,7 +55,20 @@ export function LibraryPanel({ api }: { api: LynxApi }) {
   return (
     <section className="library-panel" aria-label="Model library" data-testid="library">
       <h2>Models</h2>
-      {state?.modelsDir && <p className="library-dir">Folder: {state.modelsDir} · {gib(state.memory.availableBytes)} of {gib(state.memory.machineBytes)} free</p>}
+      {state?.modelsDir && (
+        <div className="library-dir">
+          <ModelsFolderControl
+            current={state.modelsDir}
+            canChoose={typeof api.chooseModelsDir === "function"}
+            error={folderError}
+            onSave={(dir) => actions.setModelsDir(dir)}
+            onChoose={() => actions.chooseModelsDir()}
+          />
+          <span>
+            {gib(state.memory.availableBytes)} of {gib(state.memory.machineBytes)} free
+          </span>
+        </div>
+      )}
       {error && (
         <p className="library-error" role="alert">
           {error}
@@ -73,6 +91,11 @@ export function LibraryPanel({ api }: { api: LynxApi }) {
             <div className="library-row">
               <strong>{m.fileName}</strong>
               {m.loaded && <span className="badge loaded">loaded</span>}
+              {m.settings?.defaultPruning && (
+                <span className="badge" data-testid="default-pruning">
+                  default pruning: {pruningLabel(m.settings.defaultPruning)}
+                </span>
+              )}
               {m.fit && (
                 <span className={`badge ${m.fit.fits ? "fits" : "no-fit"}`} title={m.fit.summary} data-testid="fit-badge">
                   {m.fit.fits ? `fits · ${gib(m.fit.totalBytes)}` : `does not fit · ${gib(m.fit.totalBytes)}`}

@@ -12,6 +12,8 @@ export interface LibraryData {
   error: string | null;
   /** A refused load waiting for the user to insist: the file and the numbers. */
   refused: { path: string; message: string } | null;
+  /** Why the last models-folder change was refused (shown beside the folder field, which keeps what was typed). */
+  folderError: string | null;
 }
 
 export interface LibraryActions {
@@ -25,6 +27,10 @@ export interface LibraryActions {
   saveSettings(path: string, patch: ModelSettingsUpdate): Promise<void>;
   estimate(path: string, contextSize?: number, maxChats?: number): Promise<FitEstimate | null>;
   dismissRefusal(): void;
+  /** Makes `dir` the models folder (null: the default folder); false when the host refused it (see folderError). */
+  setModelsDir(dir: string | null): Promise<boolean>;
+  /** Electron: the native folder picker; web mode has none (api.chooseModelsDir is absent). */
+  chooseModelsDir(): Promise<void>;
   /** Listens to the host's events and loads the list; returns the detach. */
   attach(): () => void;
 }
@@ -69,6 +75,7 @@ export function createLibraryStore(api: LynxApi): LibraryStore {
       loading: false,
       error: null,
       refused: null,
+      folderError: null,
       async refresh() {
         set({ loading: true });
         await guard(async () => {
@@ -105,6 +112,28 @@ export function createLibraryStore(api: LynxApi): LibraryStore {
         }
       },
       dismissRefusal: () => set({ refused: null }),
+      async setModelsDir(dir) {
+        try {
+          await api.updateAppSettings({ modelsDir: dir });
+        } catch (err) {
+          set({ folderError: toApiError(err).message });
+          return false;
+        }
+        set({ folderError: null });
+        // the host also emits library.changed; refreshing now shows the new folder without the debounce
+        await get().refresh();
+        return true;
+      },
+      async chooseModelsDir() {
+        if (!api.chooseModelsDir) return;
+        try {
+          const settings = await api.chooseModelsDir();
+          set({ folderError: null });
+          if (settings) await get().refresh();
+        } catch (err) {
+          set({ folderError: toApiError(err).message });
+        }
+      },
       attach() {
         if (!unsubscribe) unsubscribe = api.subscribe(onEvent, () => {});
         void get().refresh();
