@@ -106,7 +106,7 @@ function runClients(baseURL: string, model: string, prompts: string[], tokens: n
 /**
  * llama-server parses every streamed chunk as a chat message, /v1/completions included, and fails the request when
  * its Content-only parser rejects the text; random-weight models produce such text (byte tokens that do not form
- * UTF-8) in about half the batches of 16. The same batch is run again, up to 3 times: each run is a whole measurement.
+ * UTF-8) in about half the batches of 16. The same batch is run again, up to 6 times: each run is a whole measurement.
  */
 function runBatch(baseURL: string, model: string, prompts: string[], tokens: number, config: ConfigName): RequestTiming[] {
   for (let attempt = 1; ; attempt++) {
@@ -114,8 +114,8 @@ function runBatch(baseURL: string, model: string, prompts: string[], tokens: num
       return runClients(baseURL, model, prompts, tokens);
     } catch (err) {
       const parserFailure = config === "llama-server" && /does not match the expected .* format/.test((err as Error).message);
-      if (!parserFailure || attempt === 3) throw err;
-      log(`llama-server rejected its own output (its chat parser on random-weight text): batch run again (${attempt + 1} of 3)`);
+      if (!parserFailure || attempt === 6) throw err;
+      log(`llama-server rejected its own output (its chat parser on random-weight text): batch run again (${attempt + 1} of 6)`);
     }
   }
 }
