@@ -98,7 +98,7 @@ function ensureModel(name: string) {
 /** One batch of C concurrent streaming requests, from the clients' child process. */
 function runClients(baseURL: string, model: string, prompts: string[], tokens: number): RequestTiming[] {
   const input = JSON.stringify({ baseURL, apiKey, model, prompts, tokens });
-  const result = spawnSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "clients.ts"), input], { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000 });
+  const result = spawnSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "clients.ts"), input], { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
   if (result.status !== 0) throw new Error(`clients failed: ${result.stderr.slice(-2000)}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as RequestTiming[];
 }
@@ -106,18 +106,12 @@ function runClients(baseURL: string, model: string, prompts: string[], tokens: n
 /**
  * llama-server parses every streamed chunk as a chat message, /v1/completions included, and fails the request when
  * its Content-only parser rejects the text; random-weight models produce such text (byte tokens that do not form
- * UTF-8) in about half the batches of 16. The same batch is run again, up to 6 times: each run is a whole measurement.
+ * UTF-8) in about half the batches of 16, and a server that failed so once can hang the next batch. Such a run is
+ * started again with a fresh server, up to 6 times: each run is a whole measurement.
  */
-function runBatch(baseURL: string, model: string, prompts: string[], tokens: number, config: ConfigName): RequestTiming[] {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return runClients(baseURL, model, prompts, tokens);
-    } catch (err) {
-      const parserFailure = config === "llama-server" && /does not match the expected .* format/.test((err as Error).message);
-      if (!parserFailure || attempt === 6) throw err;
-      log(`llama-server rejected its own output (its chat parser on random-weight text): batch run again (${attempt + 1} of 6)`);
-    }
-  }
+const maxAttempts = 6;
+function isParserFailure(config: ConfigName, err: unknown): boolean {
+  return config === "llama-server" && /does not match the expected .* format/.test((err as Error).message);
 }
 
 function measure(timings: RequestTiming[], tokens: number): Measurement {
@@ -182,23 +176,31 @@ async function main() {
     for (let round = 0; round < rounds; round++) {
       for (let j = 0; j < configs.length; j++) {
         const config = configs[(j + round) % configs.length]!;
-        let server: RunningServer | null = null;
-        try {
-          server = config.policy === null ? await startLlamaServer(binary, { ...options, extraArgs: ["--cache-ram", "0"] }) : await startLynxApi({ ...options, policy: config.policy });
-          // warm-up: page the weights in, build the graphs at the largest batch
-          runClients(server.baseURL, options.alias, Array.from({ length: parallel }, (_, i) => `Warm up ${i}: ${basePrompts[i % basePrompts.length]}`), 4);
-          for (const clients of clientCounts) {
-            // the same prompts for every server in this round; new ones every round and client count, so no server
-            // finds a prompt already in its cache
-            const prompts = Array.from({ length: clients }, (_, i) => `Round ${round + 1}, client ${i + 1} of ${clients}: ${basePrompts[i % basePrompts.length]}`);
-            const m = measure(runBatch(server.baseURL, options.alias, prompts, tokens, config.name), tokens);
-            results.get(config.name)!.get(clients)!.push(m);
-            log(`${name} round ${round + 1} ${config.name} C=${clients}: ${m.tokensPerSecond.toFixed(1)} tok/s, TTFT p90 ${percentile([...m.ttftMs].sort((a, b) => a - b), 0.9).toFixed(0)} ms`);
+        for (let attempt = 1; ; attempt++) {
+          let server: RunningServer | null = null;
+          try {
+            server = config.policy === null ? await startLlamaServer(binary, { ...options, extraArgs: ["--cache-ram", "0"] }) : await startLynxApi({ ...options, policy: config.policy });
+            // warm-up: page the weights in, build the graphs at the largest batch
+            runClients(server.baseURL, options.alias, Array.from({ length: parallel }, (_, i) => `Warm up ${i}: ${basePrompts[i % basePrompts.length]}`), 4);
+            const measured: Array<[number, Measurement]> = [];
+            for (const clients of clientCounts) {
+              // the same prompts for every server in this round; new ones every round and client count, so no server
+              // finds a prompt already in its cache
+              const prompts = Array.from({ length: clients }, (_, i) => `Round ${round + 1}, client ${i + 1} of ${clients}: ${basePrompts[i % basePrompts.length]}`);
+              measured.push([clients, measure(runClients(server.baseURL, options.alias, prompts, tokens), tokens)]);
+            }
+            for (const [clients, m] of measured) {
+              results.get(config.name)!.get(clients)!.push(m);
+              log(`${name} round ${round + 1} ${config.name} C=${clients}: ${m.tokensPerSecond.toFixed(1)} tok/s, TTFT p90 ${percentile([...m.ttftMs].sort((a, b) => a - b), 0.9).toFixed(0)} ms`);
+            }
+            break;
+          } catch (err) {
+            const again = isParserFailure(config.name, err) && attempt < maxAttempts;
+            log(again ? `${name} round ${round + 1}: llama-server rejected its own output (its chat parser on random-weight text), run again on a fresh server (${attempt + 1} of ${maxAttempts})` : `${name} round ${round + 1} ${config.name} failed: ${(err as Error).message}`);
+            if (!again) break;
+          } finally {
+            await server?.close();
           }
-        } catch (err) {
-          log(`${name} round ${round + 1} ${config.name} failed: ${(err as Error).message}`);
-        } finally {
-          await server?.close();
         }
       }
     }
