@@ -58,6 +58,15 @@ export function createChatService(deps: ChatServiceDeps): ChatApi {
     }
   };
 
+  /**
+   * Starts a generation, then saves the chat: the engine added the user's message synchronously and has not decoded
+   * yet (it yields first), so the message is durable before its generation starts.
+   */
+  const generate = (chat: { snapshot(): ChatSnapshot; stop(): void }, run: () => Promise<unknown>) => {
+    start(run);
+    saveBeforeGenerating(chat);
+  };
+
   return {
     async listChats(): Promise<ChatSnapshot[]> {
       return deps
@@ -90,24 +99,19 @@ export function createChatService(deps: ChatServiceDeps): ChatApi {
     async send(chatId, text) {
       checkText(text);
       const chat = deps.engine().chat(chatId);
-      start(() => chat.send(text));
-      // the engine added the user's message synchronously and has not decoded yet (it yields first):
-      // saving here makes the message durable before its generation starts
-      saveBeforeGenerating(chat);
+      generate(chat, () => chat.send(text));
     },
     async stop(chatId) {
       deps.engine().chat(chatId).stop();
     },
     async regenerate(chatId) {
       const chat = deps.engine().chat(chatId);
-      start(() => chat.regenerate());
-      saveBeforeGenerating(chat);
+      generate(chat, () => chat.regenerate());
     },
     async editLastAndResend(chatId, text) {
       checkText(text);
       const chat = deps.engine().chat(chatId);
-      start(() => chat.editLastAndResend(text));
-      saveBeforeGenerating(chat);
+      generate(chat, () => chat.editLastAndResend(text));
     },
     async resetChat(chatId) {
       await deps.engine().chat(chatId).reset();

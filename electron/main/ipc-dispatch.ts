@@ -33,17 +33,21 @@ for (const method of apiMethods) {
   if (desktopOnlyMethods.has(method)) continue;
   handlers.set(ipcChannelFor(method), async (ctx, args) => dispatchApiCall(await ctx.host(), method, args));
 }
-handlers.set(ipcChannelFor("openModelDialog"), async (ctx, args) => {
-  const checked = validateApiArgs("openModelDialog", args);
-  if (!checked.ok) throw new ApiCallError(checked.error.code, checked.error.message);
-  return ctx.openModelDialog();
-});
-handlers.set(ipcChannelFor("chooseModelsDir"), async (ctx, args) => {
-  // arguments checked before any dialog shows: a bad call never opens one
-  const checked = validateApiArgs("chooseModelsDir", args);
-  if (!checked.ok) throw new ApiCallError(checked.error.code, checked.error.message);
-  return ctx.chooseModelsDir();
-});
+// the desktop-only methods are dialogs main shows itself
+const desktopActions: Readonly<Record<string, (ctx: IpcDispatchContext) => Promise<unknown>>> = {
+  openModelDialog: (ctx) => ctx.openModelDialog(),
+  chooseModelsDir: (ctx) => ctx.chooseModelsDir(),
+};
+for (const method of desktopOnlyMethods) {
+  const action = desktopActions[method];
+  if (!action) throw new Error(`the desktop-only method ${method} has no action in main`);
+  handlers.set(ipcChannelFor(method), async (ctx, args) => {
+    // arguments checked before any dialog shows: a bad call never opens one
+    const checked = validateApiArgs(method, args);
+    if (!checked.ok) throw new ApiCallError(checked.error.code, checked.error.message);
+    return action(ctx);
+  });
+}
 handlers.set(IPC_OPEN_MODEL_PATH, async (ctx, [raw]) => {
   const parsed = pathArg.safeParse(raw);
   if (!parsed.success) throw new ApiCallError("INVALID_INPUT", "not a file path");

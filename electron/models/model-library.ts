@@ -93,8 +93,10 @@ export class ModelLibrary {
     return this.dir;
   }
 
-  /** Points the library at another folder (downloads in progress finish where they started). */
-  /** A folder the user picked must exist (nothing is created where a page says); the default one is created. */
+  /**
+   * Points the library at another folder (downloads in progress finish where they started). A folder the user picked
+   * must exist (nothing is created where a page says); the default one is created.
+   */
   setModelsDir(dir: string, options: { create?: boolean } = {}) {
     if (!path.isAbsolute(dir)) throw new EngineError("INVALID_INPUT", `the models folder must be an absolute path, not ${JSON.stringify(dir)}`);
     const resolved = path.resolve(dir);

@@ -174,7 +174,7 @@ function start(chat: Chat, kind: string, run: (options: Parameters<Chat["send"]>
     }
     stopReasons[message.stopReason ?? "none"] = (stopReasons[message.stopReason ?? "none"] ?? 0) + 1;
     if (!closed.has(chat) && chat.status !== "idle") fail(`chat ${chat.id} is ${chat.status} after its answer settled`);
-    // the policy must have been off from the start to the end of this answer
+    // only answers whose whole history was decoded with the policy off are comparable (see `tainted`)
     const stop = message.stopReason;
     const finished = stop === "eos" || stop === "maxTokens";
     if (generation.greedy && finished && tainted.has(chat)) stats.taintedAnswers++;
@@ -196,7 +196,10 @@ async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T | Err
   }
 }
 
-/** Whether the chat's sequence, if no other chat holds it yet, came near the end of its context. */
+/**
+ * Whether the chat's sequence, if no other chat holds it yet, came near the end of its context, where node-llama-cpp
+ * may have shifted it (dropped its start).
+ */
 function nearContextEnd(chat: Chat): boolean {
   const id = chat.lastSequenceId;
   if (id === null || engine.pool.busyOwners().some((owner) => owner.sequenceId === id)) return false;
@@ -215,8 +218,6 @@ function captureHistory(generation: Generation, stopReason: "eos" | "maxTokens")
   const evaluated = stopReason === "eos" ? generation.generated : generation.generated.slice(0, -1);
   const promptLength = context.length - evaluated.length;
   if (evaluated.length === 0 || promptLength <= 0 || evaluated.some((token, i) => context[promptLength + i] !== token)) return;
-  // near the end of the context node-llama-cpp may have shifted it (dropped its start): not comparable
-  if (context.length + 1 >= contextPerChat - 16) return;
   generation.prompt = context.slice(0, promptLength);
   generation.evaluated = evaluated;
 }
